@@ -1,0 +1,1 @@
+//! The entity graph: resources and alarms as vertices, labelled directed edges.
