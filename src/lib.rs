@@ -1,5 +1,12 @@
 //! causeway: root-cause analysis and self-healing for clouds.
+//!
+//! Vitrage evaluator templates are loaded ([`template`]), their conditions parsed
+//! ([`condition`]), and compiled to Datalog rules ([`compile`]) that the engine evaluates
+//! over the entity graph ([`graph`]).
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod condition;
+pub mod diagnostic;
 pub mod graph;
+pub mod template;

@@ -1,0 +1,87 @@
+//! Scenario conditions: parsing (pest), the AST, and conversion to disjunctive normal form.
+//!
+//! Vitrage turns a condition into DNF with sympy and validates the clauses; causeway parses it
+//! with `grammar/condition.pest` and normalises it itself, giving the same clauses. Ids that
+//! sympy would read as its own functions or constants (`E`, `I`, `N`, `pi`, ...) make Vitrage
+//! fail with code 85, and so they do here (see [`is_reserved_name`]).
+
+mod dnf;
+mod parse;
+
+pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
+pub use parse::{ParseError, parse_v2, parse_v3};
+
+/// A condition's syntax tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expr {
+    /// A term: an id (v1/v2: entity or relationship; v3: entity) or a v3 relationship.
+    Term(Term),
+    /// `not x`.
+    Not(Box<Expr>),
+    /// `x and y and ...`.
+    And(Vec<Expr>),
+    /// `x or y or ...`.
+    Or(Vec<Expr>),
+}
+
+/// A leaf of a condition.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Term {
+    /// A template id.
+    Id(String),
+    /// A v3 relationship `source [label] target`.
+    Relationship {
+        /// Source entity id.
+        source: String,
+        /// Edge label.
+        label: String,
+        /// Target entity id.
+        target: String,
+    },
+}
+
+impl Term {
+    /// The symbol Vitrage gives the term: the id, or `source__label__target`.
+    pub fn symbol(&self) -> String {
+        match self {
+            Term::Id(id) => id.clone(),
+            Term::Relationship { source, label, target } => format!("{source}__{label}__{target}"),
+        }
+    }
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Term::Id(id) => f.write_str(id),
+            Term::Relationship { source, label, target } => write!(f, "{source} [{label}] {target}"),
+        }
+    }
+}
+
+static RESERVED: &str = include_str!("../../data/condition_reserved_names.txt");
+
+/// Whether Vitrage's condition parser reads `name` as something other than a plain symbol
+/// (a sympy function, class or constant, a Python builtin or keyword), which makes it fail.
+pub fn is_reserved_name(name: &str) -> bool {
+    if matches!(name, "True" | "False" | "None") {
+        // These parse as booleans and end up reported as unknown ids, not as parse failures.
+        return false;
+    }
+    RESERVED.lines().filter(|l| !l.starts_with('#')).any(|l| l == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sympy_names_are_reserved() {
+        for name in ["E", "I", "N", "S", "Q", "O", "pi", "test", "lambda"] {
+            assert!(is_reserved_name(name), "{name}");
+        }
+        for name in ["host", "alarm_on_host", "instance", "True"] {
+            assert!(!is_reserved_name(name), "{name}");
+        }
+    }
+}
