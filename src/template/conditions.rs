@@ -1,0 +1,191 @@
+//! Condition checks of v1/v2 and v3 templates, in Vitrage's order, with Vitrage's messages.
+
+use super::codes;
+use super::content::{Index, unknown_id};
+use super::yaml::Node;
+use crate::condition::{self, Dnf, Expr, Term, is_reserved_name, to_dnf};
+use crate::diagnostic::{Diagnostic, Stage};
+use regex::Regex;
+use std::collections::BTreeSet;
+use std::sync::LazyLock;
+
+/// v1/v2: parse (85), `not` only on relationships (86), ids (3), a positive term (134),
+/// a common entity (135).
+pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> {
+    let text = condition.as_str().unwrap_or_default();
+    let content = |code: u32| Diagnostic::new(code, Stage::Content, condition.pos);
+    let dnf = parse_dnf(text, condition::parse_v2).ok_or_else(|| content(85))?;
+    for clause in &dnf {
+        let mut negated: Vec<&Term> =
+            clause.iter().filter(|l| !l.positive).map(|l| &l.term).collect();
+        negated.sort();
+        for term in negated {
+            let symbol = term.symbol();
+            let is_rel = index.get(&symbol).is_some_and(|d| d.has("relationship_type"));
+            if !is_rel {
+                let message =
+                    format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
+                return Err(Diagnostic::with_message(86, Stage::Content, condition.pos, message));
+            }
+        }
+    }
+    for token in v2_tokens(text) {
+        if index.get(&token).is_none() {
+            return Err(unknown_id(&token, condition));
+        }
+    }
+    if !has_positive(&dnf) {
+        return Err(content(134));
+    }
+    let targets = common_targets(&dnf, |symbol| {
+        let def = index.get(symbol)?;
+        if def.has("relationship_type") {
+            Some(vec![def.get_str("source")?.to_string(), def.get_str("target")?.to_string()])
+        } else {
+            Some(vec![def.get("template_id")?.py_str()])
+        }
+    });
+    if targets.is_empty() {
+        return Err(content(135));
+    }
+    Ok(dnf)
+}
+
+/// The ids Vitrage's v1/v2 check looks up: the text with lower-case operators and
+/// parentheses replaced by spaces, split on single spaces.
+fn v2_tokens(text: &str) -> Vec<String> {
+    let mut s = text.to_string();
+    for op in [" and ", " or ", " not ", "not ", "(", ")"] {
+        s = s.replace(op, " ");
+    }
+    s.split(' ').filter(|t| !t.trim().is_empty()).map(str::to_string).collect()
+}
+
+/// Parses and converts to DNF; `None` where Vitrage's sympy conversion fails.
+fn parse_dnf(text: &str, parse: fn(&str) -> Result<Expr, condition::ParseError>) -> Option<Dnf> {
+    let expr = parse(text).ok()?;
+    let dnf = to_dnf(&expr)?;
+    let reserved = dnf.iter().flatten().any(|l| match &l.term {
+        Term::Id(id) => is_reserved_name(id),
+        Term::Relationship { .. } => false,
+    });
+    if reserved { None } else { Some(dnf) }
+}
+
+fn has_positive(dnf: &Dnf) -> bool {
+    dnf.iter().flatten().any(|l| l.positive)
+}
+
+/// The entities every clause binds positively (Vitrage's `get_condition_common_targets`).
+pub fn common_targets(dnf: &Dnf, ends: impl Fn(&str) -> Option<Vec<String>>) -> BTreeSet<String> {
+    let mut common: Option<BTreeSet<String>> = None;
+    for clause in dnf {
+        let mut here = BTreeSet::new();
+        for lit in clause.iter().filter(|l| l.positive) {
+            here.extend(ends(&lit.term.symbol()).unwrap_or_default());
+        }
+        common = Some(match common {
+            None => here,
+            Some(c) => c.intersection(&here).cloned().collect(),
+        });
+    }
+    common.unwrap_or_default()
+}
+
+static LABELS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+\[\s*\w+\s*\]\s+").expect("static regex"));
+static OPERATORS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\b(AND|OR|NOT|and|or|not)\b").expect("static regex"));
+static RELATIONSHIP: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\w+)\s*\[\s*(\w+)\s*\]\s*(\w+)").expect("static regex"));
+
+/// v3, per scenario: brackets (85) and unknown ids (10200), then `not` only on
+/// relationships (86), a positive term (134) and parsing (85).
+pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
+    let text = condition.as_str().unwrap_or_default();
+    let custom = |code: u32, details: String| {
+        let m = codes::message(code).unwrap_or("");
+        Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
+    };
+    let padded = format!(" {text} ");
+    let mut rest = LABELS.replace_all(&padded, " ").into_owned();
+    if rest.contains('[') || rest.contains(']') {
+        return Err(custom(85, text.to_string()));
+    }
+    rest = OPERATORS.replace_all(&rest, "").into_owned();
+    for id in entity_ids {
+        // Vitrage builds `\b<id>\b` from the raw id; an id that is no valid pattern crashes it.
+        let Ok(re) = Regex::new(&format!(r"\b{id}\b")) else {
+            return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, condition.pos));
+        };
+        rest = re.replace_all(&rest, " ").into_owned();
+    }
+    rest = rest.replace(['(', ')'], "");
+    if !rest.trim().is_empty() {
+        return Err(custom(10200, format!("{text},{rest}")));
+    }
+    let collapsed = RELATIONSHIP.replace_all(text, "relationship").into_owned();
+    let Some(dnf) = parse_dnf(&collapsed, condition::parse_v2) else {
+        return Err(custom(85, format!("{text},could not parse the condition")));
+    };
+    for clause in &dnf {
+        let mut negated: Vec<String> =
+            clause.iter().filter(|l| !l.positive).map(|l| l.term.symbol()).collect();
+        negated.sort();
+        if let Some(bad) = negated.iter().find(|s| !s.starts_with("relationship")) {
+            return Err(custom(86, format!("{bad},{text}")));
+        }
+    }
+    if !has_positive(&dnf) {
+        return Err(custom(134, format!(",{text}")));
+    }
+    Ok(())
+}
+
+/// v3 trial load of one scenario: its DNF over entity ids and relationships, or 135.
+pub fn load_v3(condition: &Node, index: usize) -> Result<Dnf, Diagnostic> {
+    let text = condition.as_str().unwrap_or_default();
+    let bad = |code: u32, details: String| {
+        let m = codes::message(code).unwrap_or("");
+        Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
+    };
+    let expr = condition::parse_v3(text).map_err(|e| bad(85, format!("{text},{e}")))?;
+    let dnf = to_dnf(&expr).ok_or_else(|| bad(85, format!("{text},condition too large")))?;
+    if v3_targets(&dnf).is_empty() {
+        return Err(bad(135, format!("scenario {index},{text}")));
+    }
+    Ok(dnf)
+}
+
+fn v3_targets(dnf: &Dnf) -> BTreeSet<String> {
+    let mut common: Option<BTreeSet<String>> = None;
+    for clause in dnf {
+        let mut here = BTreeSet::new();
+        for lit in clause.iter().filter(|l| l.positive) {
+            match &lit.term {
+                Term::Id(id) => {
+                    here.insert(id.clone());
+                }
+                Term::Relationship { source, target, .. } => {
+                    here.insert(source.clone());
+                    here.insert(target.clone());
+                }
+            }
+        }
+        common = Some(match common {
+            None => here,
+            Some(c) => c.intersection(&here).cloned().collect(),
+        });
+    }
+    common.unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v2_tokens_keep_upper_case_operators() {
+        assert_eq!(v2_tokens("a AND b"), ["a", "AND", "b"]);
+        assert_eq!(v2_tokens("not (a or b) and c"), ["a", "b", "c"]);
+    }
+}
