@@ -100,11 +100,10 @@ impl Diagnostic {
         let title = format!("[{}] {}", self.code, self.message.trim_end());
         let mut group = Group::with_title(level.primary_title(title));
         if let Some(range) = byte_range(source, self.pos) {
-            group = group.element(
-                Snippet::source(source)
-                    .path(self.file.as_str())
-                    .annotation(AnnotationKind::Primary.span(range).label(self.stage.description())),
-            );
+            group =
+                group.element(Snippet::source(source).path(self.file.as_str()).annotation(
+                    AnnotationKind::Primary.span(range).label(self.stage.description()),
+                ));
         }
         let report = [group, Group::with_title(Level::HELP.secondary_title(self.hint.as_str()))];
         let text = Renderer::plain().render(&report);

@@ -6,6 +6,8 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod check;
+pub mod compile;
 pub mod condition;
 pub mod diagnostic;
 pub mod graph;

@@ -1,1 +1,212 @@
-fn main() {}
+//! The `causeway` command line.
+
+use causeway::check::{self, Input, Options, SetResult};
+use causeway::template::TemplateType;
+use causeway::template::params::Params;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "causeway",
+    version,
+    about = "Root-cause analysis and self-healing for clouds (Vitrage-compatible)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate templates with Vitrage's status codes; exit 1 if any is invalid.
+    Validate {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        #[command(flatten)]
+        set: SetArgs,
+    },
+    /// Compile templates to Datalog rules.
+    Compile {
+        /// What to print.
+        #[arg(long, value_enum, default_value_t = Emit::Datalog)]
+        emit: Emit,
+        #[command(flatten)]
+        set: SetArgs,
+    },
+}
+
+#[derive(clap::Args)]
+struct SetArgs {
+    /// Validate every file as this type (default: metadata.type, else standard).
+    #[arg(long = "type", value_enum)]
+    template_type: Option<TypeArg>,
+    /// A directory of definition templates visible to `includes` (repeatable).
+    #[arg(long = "def-templates", value_name = "DIR")]
+    def_templates: Vec<PathBuf>,
+    /// An actual parameter value for get_param (repeatable).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+    /// Template files, or directories of *.yaml / *.yml files.
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Emit {
+    Datalog,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum TypeArg {
+    Standard,
+    Definition,
+    Equivalence,
+}
+
+fn parse_param(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("expected NAME=VALUE, got {s:?}")),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("causeway: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, String> {
+    match cli.command {
+        Command::Validate { format, set } => {
+            let (inputs, result) = check_paths(&set, true)?;
+            match format {
+                Format::Json => {
+                    let results: Vec<_> = result.files.iter().map(|f| f.to_json()).collect();
+                    let out = serde_json::json!({ "results": results });
+                    write_out(&format!(
+                        "{}\n",
+                        serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+                    ));
+                }
+                Format::Text => print_text(&inputs, &result),
+            }
+            let ok = result.files.iter().all(|f| f.ok());
+            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
+        Command::Compile { emit, set } => {
+            let (inputs, result) = check_paths(&set, false)?;
+            if result.files.iter().any(|f| !f.ok()) {
+                print_text(&inputs, &result);
+                return Ok(ExitCode::from(1));
+            }
+            for f in &result.files {
+                for w in &f.warnings {
+                    eprint!("{}", w.render(&source_of(&inputs, &w.file)));
+                }
+            }
+            match emit {
+                Emit::Datalog => write_out(&result.compiled.rules.to_string()),
+                Emit::Json => write_out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&result.compiled.rules)
+                        .map_err(|e| e.to_string())?
+                )),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn check_paths(set: &SetArgs, vitrage_validate: bool) -> Result<(Vec<Input>, SetResult), String> {
+    let inputs = read_paths(&set.paths)?;
+    let mut def_templates = Vec::new();
+    for dir in &set.def_templates {
+        def_templates.extend(read_paths(std::slice::from_ref(dir))?);
+    }
+    let params = if set.params.is_empty() {
+        None
+    } else {
+        Some(set.params.iter().cloned().collect::<Params>())
+    };
+    let template_type = set.template_type.map(|t| match t {
+        TypeArg::Standard => TemplateType::Standard,
+        TypeArg::Definition => TemplateType::Definition,
+        TypeArg::Equivalence => TemplateType::Equivalence,
+    });
+    let options = Options { template_type, def_templates, params, vitrage_validate };
+    let result = check::check_set(&inputs, &options);
+    Ok((inputs, result))
+}
+
+fn print_text(inputs: &[Input], result: &SetResult) {
+    for f in &result.files {
+        let source = source_of(inputs, &f.file);
+        match &f.error {
+            None => write_out(&format!("{}: OK\n", f.file)),
+            Some(d) => write_out(&d.render(&source)),
+        }
+        for w in &f.warnings {
+            write_out(&w.render(&source));
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.
+fn write_out(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}
+
+fn source_of(inputs: &[Input], file: &str) -> String {
+    inputs
+        .iter()
+        .find(|i| i.file == file)
+        .map(|i| String::from_utf8_lossy(&i.bytes).into_owned())
+        .unwrap_or_default()
+}
+
+/// Files as given, and the `*.yaml` / `*.yml` files of directories, sorted.
+fn read_paths(paths: &[PathBuf]) -> Result<Vec<Input>, String> {
+    let mut inputs = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+                .map_err(|e| format!("{}: {e}", path.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && has_yaml_extension(p))
+                .collect();
+            files.sort();
+            for f in files {
+                inputs.push(read_one(&f)?);
+            }
+        } else {
+            inputs.push(read_one(path)?);
+        }
+    }
+    Ok(inputs)
+}
+
+fn has_yaml_extension(p: &Path) -> bool {
+    matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+}
+
+fn read_one(path: &Path) -> Result<Input, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(Input { file: path.display().to_string(), bytes })
+}

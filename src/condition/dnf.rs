@@ -38,7 +38,7 @@ pub fn to_dnf(expr: &Expr) -> Option<Dnf> {
             }
         }
         // Positive terms first, then negated ones, each sorted by symbol: sympy's order.
-        lits.sort_by(|a, b| (!a.positive, a.term.symbol()).cmp(&(!b.positive, b.term.symbol())));
+        lits.sort_by_key(|l| (!l.positive, l.term.symbol()));
         if !out.contains(&lits) {
             out.push(lits);
         }

@@ -54,7 +54,9 @@ impl std::fmt::Display for Term {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Term::Id(id) => f.write_str(id),
-            Term::Relationship { source, label, target } => write!(f, "{source} [{label}] {target}"),
+            Term::Relationship { source, label, target } => {
+                write!(f, "{source} [{label}] {target}")
+            }
         }
     }
 }

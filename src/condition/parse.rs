@@ -110,13 +110,17 @@ mod tests {
     #[test]
     fn v3_relationships_and_both_operator_cases() {
         let e = parse_v3("alarm [ on ] host AND NOT host [contains] vm").expect("parses");
-        let on = Term::Relationship { source: "alarm".into(), label: "on".into(), target: "host".into() };
-        let contains =
-            Term::Relationship { source: "host".into(), label: "contains".into(), target: "vm".into() };
-        assert_eq!(
-            e,
-            Expr::And(vec![Expr::Term(on), Expr::Not(Box::new(Expr::Term(contains)))])
-        );
+        let on = Term::Relationship {
+            source: "alarm".into(),
+            label: "on".into(),
+            target: "host".into(),
+        };
+        let contains = Term::Relationship {
+            source: "host".into(),
+            label: "contains".into(),
+            target: "vm".into(),
+        };
+        assert_eq!(e, Expr::And(vec![Expr::Term(on), Expr::Not(Box::new(Expr::Term(contains)))]));
     }
 
     #[test]

@@ -25,9 +25,15 @@ pub fn message(code: u32) -> Option<&'static str> {
         60 => "metadata section must contain id field.",
         62 => "metadata is a mandatory section.",
         63 => "Unsupported version. Version must be one of: dict_keys([])",
-        64 => "metadata section must contain a type field starting from version 2. Type must be one of: ['standard', 'definition', 'equivalence']",
-        65 => "Invalid template type. Type must be one of: ['standard', 'definition', 'equivalence']",
-        66 => "Missing template type. Type must be one of: ['standard', 'definition', 'equivalence']",
+        64 => {
+            "metadata section must contain a type field starting from version 2. Type must be one of: ['standard', 'definition', 'equivalence']"
+        }
+        65 => {
+            "Invalid template type. Type must be one of: ['standard', 'definition', 'equivalence']"
+        }
+        66 => {
+            "Missing template type. Type must be one of: ['standard', 'definition', 'equivalence']"
+        }
         80 => "scenarios is a mandatory section.",
         81 => "At least one scenario must be defined.",
         82 => "scenario field is required.",
@@ -39,7 +45,9 @@ pub fn message(code: u32) -> Option<&'static str> {
         102 => "Relationship definition must contain source field.",
         103 => "Relationship definition must contain target field.",
         104 => "Relationship definition must contain template_id field.",
-        120 => "Invalid action type. Action type must be from types: ['set_state', 'raise_alarm', 'add_causal_relationship', 'mark_down', 'execute_mistral']",
+        120 => {
+            "Invalid action type. Action type must be from types: ['set_state', 'raise_alarm', 'add_causal_relationship', 'mark_down', 'execute_mistral']"
+        }
         121 => "At least one action must be defined.",
         122 => "Action field is required.",
         123 => "Action definition must contain action_type field.",
@@ -49,13 +57,17 @@ pub fn message(code: u32) -> Option<&'static str> {
         127 => "raise_alarm action must contain target field in target_action block",
         128 => "set_state action must contain state field in properties block.",
         129 => "set_state action must contain target field in target_action block.",
-        130 => "add_causal_relationship action must contain target and source field in target_action block.",
+        130 => {
+            "add_causal_relationship action must contain target and source field in target_action block."
+        }
         131 => "mark_down action must contain 'target' field in 'target_action' block.",
         132 => "add_causal_relationship action requires action_target to be ALARM",
         133 => "execute_mistral action must contain workflow field in properties block",
         134 => "condition can not contain only 'not' clauses",
         135 => "condition must contain a common entity for all 'or' clauses",
-        136 => "Input parameters for the Mistral workflow in execute_mistral action must be placed under an 'input' block ",
+        136 => {
+            "Input parameters for the Mistral workflow in execute_mistral action must be placed under an 'input' block "
+        }
         137 => "Functions are supported only from version 2",
         138 => "Only open or close parenthesis exists. Did you try to use a function?",
         140 => "At least one template must be included",
@@ -79,13 +91,21 @@ pub fn message(code: u32) -> Option<&'static str> {
         BAD_SHAPE => "A value has a shape Vitrage cannot process here.",
         NO_RELATIONSHIP_TYPE => "Relationship definition must contain relationship_type field.",
         NO_ENTITIES => "entities is a mandatory section.",
-        TARGET_OUTSIDE_CONDITION => "Action target is not an entity of every clause of the condition.",
+        TARGET_OUTSIDE_CONDITION => {
+            "Action target is not an entity of every clause of the condition."
+        }
         NO_PROPERTIES => "Action definition must contain a properties field.",
         EMPTY_ACTION => "Action must name exactly one action type.",
-        INCLUDE_WITHOUT_RELATIONSHIPS => "An included definition template must have a relationships field.",
-        PARAM_WITHOUT_DEFAULT_FIELD => "Parameter has no actual value and its definition is not a mapping with a default.",
+        INCLUDE_WITHOUT_RELATIONSHIPS => {
+            "An included definition template must have a relationships field."
+        }
+        PARAM_WITHOUT_DEFAULT_FIELD => {
+            "Parameter has no actual value and its definition is not a mapping with a default."
+        }
         EQUIVALENCE_DUPLICATE => "duplicated entities found in equivalence",
-        EQUIVALENCE_OVERLAP => "one entity should not be included in multiple equivalence definitions",
+        EQUIVALENCE_OVERLAP => {
+            "one entity should not be included in multiple equivalence definitions"
+        }
         EQUIVALENCE_SYNTAX => "Equivalence template is malformed.",
         NOT_UTF8 => "Template is not valid UTF-8.",
         NOT_STRATIFIABLE => "Templates recurse through negation.",
@@ -130,7 +150,9 @@ pub fn hint(code: u32) -> &'static str {
     match code {
         1 => "a template_id starts with letters (after optional underscores), e.g. `host_alarm`",
         2 => "every entity and relationship template_id must be unique, includes included",
-        3 => "define the id under definitions (entities or relationships), or fix its spelling; in v1/v2 conditions operators are lower-case `and`, `or`, `not`",
+        3 => {
+            "define the id under definitions (entities or relationships), or fix its spelling; in v1/v2 conditions operators are lower-case `and`, `or`, `not`"
+        }
         4 => "check the key names and value types against the template format of this version",
         5 => "fix the YAML syntax at the marked place",
         20 | 43 => "add `entities:` with at least one `- entity:` item",
@@ -138,7 +160,9 @@ pub fn hint(code: u32) -> &'static str {
         41 => "add `template_id:` to the entity",
         42 | 45 => "set `category:` to RESOURCE or ALARM (upper case)",
         46 => "each item of `entities` is `- entity: {...}`",
-        47 => "fix the regular expression (Python `re` syntax, matched from the start of the value)",
+        47 => {
+            "fix the regular expression (Python `re` syntax, matched from the start of the value)"
+        }
         60 => "add `name:` under `metadata`",
         62 => "add a `metadata:` section with a `name`",
         63 => "`metadata.version` must be 1, 2 or 3",
@@ -149,11 +173,15 @@ pub fn hint(code: u32) -> &'static str {
         82 => "each item of `scenarios` is `- scenario: {condition, actions}`",
         83 => "add `condition:` to the scenario",
         84 => "add `actions:` to the scenario",
-        85 => "write the condition with ids, `and`/`or`/`not` and parentheses; v3 relationships are `source [label] target` with spaces around the brackets; some ids (E, I, N, S, Q, O, pi, ...) are reserved by the condition parser",
+        85 => {
+            "write the condition with ids, `and`/`or`/`not` and parentheses; v3 relationships are `source [label] target` with spaces around the brackets; some ids (E, I, N, S, Q, O, pi, ...) are reserved by the condition parser"
+        }
         86 => "`not` can only negate relationships, e.g. `host and not alarm_on_host`",
         101 => "each item of `relationships` is `- relationship: {...}`",
         102..=104 => "a relationship has source, target, relationship_type and template_id",
-        120 => "action_type is one of set_state, raise_alarm, add_causal_relationship, mark_down, execute_mistral",
+        120 => {
+            "action_type is one of set_state, raise_alarm, add_causal_relationship, mark_down, execute_mistral"
+        }
         121 => "add at least one `- action:` item",
         122 => "each item of `actions` is `- action: {...}`",
         123 => "add `action_type:` to the action",
@@ -168,30 +196,50 @@ pub fn hint(code: u32) -> &'static str {
         135 => "every `or` branch must share at least one entity that actions can target",
         136 => "put workflow inputs under `input:`",
         137 => "functions such as get_attr need `metadata.version: 2` or later",
-        138 => "a value with parentheses must be a function call such as get_attr(entity, property)",
+        138 => {
+            "a value with parentheses must be a function call such as get_attr(entity, property)"
+        }
         140 => "list at least one `- name:` under `includes`",
         141 => "each include is `- name: <definition template name>`",
-        142 => "load the definition template first (validate with --def-templates DIR), or fix the name",
+        142 => {
+            "load the definition template first (validate with --def-templates DIR), or fix the name"
+        }
         143 => "definition templates hold only metadata and definitions",
         160 => "parameters need `metadata.version: 2` or later",
         161 => "declare the parameter under `parameters:`",
         162 => "write get_param(name)",
         163 => "give the parameter a value with --param NAME=VALUE, or a default",
         10101 | 10103 | 10107 => "use a key of `entities`",
-        10200 => "every id in the condition must be a key of `entities`; relationships are `source [label] target`",
-        NOT_A_MAPPING => "a template is a YAML mapping with metadata, definitions or entities, and scenarios",
-        BAD_SHAPE => "use a plain string (or the mapping or list the format asks for) at this place",
-        NO_RELATIONSHIP_TYPE => "add `relationship_type:` (the edge label, e.g. on, contains, attached)",
+        10200 => {
+            "every id in the condition must be a key of `entities`; relationships are `source [label] target`"
+        }
+        NOT_A_MAPPING => {
+            "a template is a YAML mapping with metadata, definitions or entities, and scenarios"
+        }
+        BAD_SHAPE => {
+            "use a plain string (or the mapping or list the format asks for) at this place"
+        }
+        NO_RELATIONSHIP_TYPE => {
+            "add `relationship_type:` (the edge label, e.g. on, contains, attached)"
+        }
         NO_ENTITIES => "add an `entities:` mapping of entity id to properties",
-        TARGET_OUTSIDE_CONDITION => "target an entity that the condition binds positively in every `or` branch",
+        TARGET_OUTSIDE_CONDITION => {
+            "target an entity that the condition binds positively in every `or` branch"
+        }
         NO_PROPERTIES => "add a `properties:` block to the action",
         EMPTY_ACTION => "write the action as `- <action_type>: {...}`",
         INCLUDE_WITHOUT_RELATIONSHIPS => "add `relationships: []` to the definition template",
-        PARAM_WITHOUT_DEFAULT_FIELD => "declare the parameter as a mapping with `default:`, or pass --param",
-        EQUIVALENCE_DUPLICATE | EQUIVALENCE_OVERLAP => "list each entity once, in one equivalence only",
+        PARAM_WITHOUT_DEFAULT_FIELD => {
+            "declare the parameter as a mapping with `default:`, or pass --param"
+        }
+        EQUIVALENCE_DUPLICATE | EQUIVALENCE_OVERLAP => {
+            "list each entity once, in one equivalence only"
+        }
         EQUIVALENCE_SYNTAX => "write `equivalences: [- equivalence: [- entity: {...}, ...]]`",
         NOT_UTF8 => "save the template as UTF-8",
-        NOT_STRATIFIABLE => "break the cycle: a template must not negate what it deduces, directly or through others",
+        NOT_STRATIFIABLE => {
+            "break the cycle: a template must not negate what it deduces, directly or through others"
+        }
         DUPLICATE_NAME => "give each template a unique metadata.name",
         _ => "see the Vitrage template format documentation",
     }

@@ -23,8 +23,7 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
             let symbol = term.symbol();
             let is_rel = index.get(&symbol).is_some_and(|d| d.has("relationship_type"));
             if !is_rel {
-                let message =
-                    format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
+                let message = format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
                 return Err(Diagnostic::with_message(86, Stage::Content, condition.pos, message));
             }
         }
@@ -92,7 +91,8 @@ pub fn common_targets(dnf: &Dnf, ends: impl Fn(&str) -> Option<Vec<String>>) -> 
     common.unwrap_or_default()
 }
 
-static LABELS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s+\[\s*\w+\s*\]\s+").expect("static regex"));
+static LABELS: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\s+\[\s*\w+\s*\]\s+").expect("static regex"));
 static OPERATORS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(AND|OR|NOT|and|or|not)\b").expect("static regex"));
 static RELATIONSHIP: LazyLock<Regex> =

@@ -48,8 +48,7 @@ pub fn standard<'a>(
 ) -> Result<(Index<'a>, Vec<Dnf>), Diagnostic> {
     let metadata = t.get("metadata").ok_or_else(|| shape(t))?;
     metadata_check(metadata, version)?;
-    let support =
-        if version == "1" { ParamSupport::Unsupported } else { ParamSupport::Supported };
+    let support = if version == "1" { ParamSupport::Unsupported } else { ParamSupport::Supported };
     params::validate(t, support, actual)?;
     let mut index = Index::default();
     let definitions = t.get("definitions");
@@ -59,10 +58,8 @@ pub fn standard<'a>(
     let includes = t.get("includes").map(Node::py_iter).unwrap_or_default();
     for include in &includes {
         let def = find_include(include, defs)?;
-        let entities = def
-            .get("definitions")
-            .and_then(|d| d.get("entities"))
-            .ok_or_else(|| shape(include))?;
+        let entities =
+            def.get("definitions").and_then(|d| d.get("entities")).ok_or_else(|| shape(include))?;
         include_entities_check(entities, &mut index)?;
     }
     if let Some(relationships) = definitions.and_then(|d| d.get("relationships")) {
@@ -70,10 +67,10 @@ pub fn standard<'a>(
     }
     for include in &includes {
         let def = find_include(include, defs)?;
-        let relationships = def
-            .get("definitions")
-            .and_then(|d| d.get("relationships"))
-            .ok_or_else(|| Diagnostic::new(codes::INCLUDE_WITHOUT_RELATIONSHIPS, Stage::Content, include.pos))?;
+        let relationships =
+            def.get("definitions").and_then(|d| d.get("relationships")).ok_or_else(|| {
+                Diagnostic::new(codes::INCLUDE_WITHOUT_RELATIONSHIPS, Stage::Content, include.pos)
+            })?;
         include_relationships_check(relationships, &mut index)?;
     }
     let scenarios = t.get("scenarios").ok_or_else(|| shape(t))?;

@@ -94,7 +94,10 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Node, Diagnostic> {
 
 /// The type a template is validated as: the requested one (66 when `metadata.type`
 /// disagrees), else `metadata.type` when it is a known type, else standard.
-pub fn resolve_type(doc: &Node, requested: Option<TemplateType>) -> Result<TemplateType, Diagnostic> {
+pub fn resolve_type(
+    doc: &Node,
+    requested: Option<TemplateType>,
+) -> Result<TemplateType, Diagnostic> {
     let md_type = doc.get("metadata").and_then(|m| m.get("type"));
     let declared = md_type.and_then(Node::as_str).filter(|s| !s.is_empty());
     match requested {
@@ -112,7 +115,12 @@ pub fn resolve_type(doc: &Node, requested: Option<TemplateType>) -> Result<Templ
 }
 
 /// Validates one template as Vitrage does (first error wins) and models it.
-pub fn check(file: &str, doc: &Node, requested: Option<TemplateType>, ctx: &Context) -> Result<Checked, Diagnostic> {
+pub fn check(
+    file: &str,
+    doc: &Node,
+    requested: Option<TemplateType>,
+    ctx: &Context,
+) -> Result<Checked, Diagnostic> {
     let checked = resolve_type(doc, requested).and_then(|ty| match ty {
         TemplateType::Standard => standard(file, doc, ctx).map(Checked::Standard),
         TemplateType::Definition => definition(doc).map(Checked::Definition),
@@ -171,6 +179,7 @@ fn definition(doc: &Node) -> Result<DefTemplate, Diagnostic> {
     version_of(doc)?;
     syntax::definition(doc)?;
     content::definition(doc)?;
-    let name = doc.get("metadata").and_then(|m| m.get("name")).map(Node::py_str).unwrap_or_default();
+    let name =
+        doc.get("metadata").and_then(|m| m.get("name")).map(Node::py_str).unwrap_or_default();
     Ok(DefTemplate { name, doc: doc.clone() })
 }

@@ -199,9 +199,16 @@ impl Expr {
 /// Vitrage's `PropsConverter`: template keys that name `vitrage_*` graph properties.
 pub fn graph_key(key: &str) -> String {
     match key {
-        "category" | "type" | "resource_id" | "sample_timestamp" | "is_deleted"
-        | "is_placeholder" | "aggregated_state" | "operational_state"
-        | "aggregated_severity" | "operational_severity" => format!("vitrage_{key}"),
+        "category"
+        | "type"
+        | "resource_id"
+        | "sample_timestamp"
+        | "is_deleted"
+        | "is_placeholder"
+        | "aggregated_state"
+        | "operational_state"
+        | "aggregated_severity"
+        | "operational_severity" => format!("vitrage_{key}"),
         _ => key.to_string(),
     }
 }
@@ -225,7 +232,13 @@ pub fn props_of(entity: &Node, ignore: &[&str]) -> Vec<Prop> {
 }
 
 /// Builds the model of a validated v1/v2 template.
-pub fn from_v2(file: &str, t: &Node, version: u8, index: &Index<'_>, dnfs: &[Dnf]) -> Result<Template, Diagnostic> {
+pub fn from_v2(
+    file: &str,
+    t: &Node,
+    version: u8,
+    index: &Index<'_>,
+    dnfs: &[Dnf],
+) -> Result<Template, Diagnostic> {
     let name = metadata_name(t)?;
     let entities = index
         .entities
@@ -273,7 +286,8 @@ pub fn from_v2(file: &str, t: &Node, version: u8, index: &Index<'_>, dnfs: &[Dnf
             })
             .collect();
         let mut actions = Vec::new();
-        for (j, a) in s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate() {
+        for (j, a) in s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate()
+        {
             let a = a.get("action").ok_or_else(|| shape(a))?;
             actions.push(action_v2(a, version, format!("{id}-action{j}"))?);
         }
@@ -360,15 +374,30 @@ pub fn from_v3(file: &str, t: &Node, dnfs: &[Dnf]) -> Result<Template, Diagnosti
             })
             .collect();
         let mut actions = Vec::new();
-        for (j, item) in s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate() {
+        for (j, item) in
+            s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate()
+        {
             let Some([(ty, body)]) = item.as_map() else {
                 return Err(Diagnostic::new(codes::EMPTY_ACTION, Stage::Template, item.pos));
             };
             actions.push(action_v3(ty, body, format!("{id}-action{j}"))?);
         }
-        scenarios.push(Scenario { id, condition: condition.py_str(), pos: condition.pos, clauses, actions });
+        scenarios.push(Scenario {
+            id,
+            condition: condition.py_str(),
+            pos: condition.pos,
+            clauses,
+            actions,
+        });
     }
-    Ok(Template { file: file.to_string(), name, version: 3, entities, relationships: Vec::new(), scenarios })
+    Ok(Template {
+        file: file.to_string(),
+        name,
+        version: 3,
+        entities,
+        relationships: Vec::new(),
+        scenarios,
+    })
 }
 
 fn action_v3(ty: &Node, body: &Node, id: String) -> Result<Action, Diagnostic> {

@@ -33,16 +33,29 @@ pub enum ParamSupport {
 }
 
 /// Checks every `get_param(...)` in the template, in document order; Vitrage's first error.
-pub fn validate(t: &Node, support: ParamSupport, actual: Option<&Params>) -> Result<(), Diagnostic> {
+pub fn validate(
+    t: &Node,
+    support: ParamSupport,
+    actual: Option<&Params>,
+) -> Result<(), Diagnostic> {
     resolve(t, support, actual).map(|_| ())
 }
 
 /// The template with every `get_param(...)` replaced by its value.
-pub fn resolve(t: &Node, support: ParamSupport, actual: Option<&Params>) -> Result<Node, Diagnostic> {
+pub fn resolve(
+    t: &Node,
+    support: ParamSupport,
+    actual: Option<&Params>,
+) -> Result<Node, Diagnostic> {
     walk(t, t, support, actual)
 }
 
-fn walk(t: &Node, block: &Node, support: ParamSupport, actual: Option<&Params>) -> Result<Node, Diagnostic> {
+fn walk(
+    t: &Node,
+    block: &Node,
+    support: ParamSupport,
+    actual: Option<&Params>,
+) -> Result<Node, Diagnostic> {
     let Some(entries) = block.as_map() else {
         // Vitrage iterates `.items()` of every list item; a scalar item crashes it.
         return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, block.pos));

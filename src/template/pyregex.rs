@@ -7,7 +7,8 @@
 
 /// Whether Vitrage's `re.compile(pattern)` succeeds.
 pub fn compiles(pattern: &str) -> bool {
-    if has_python_bad_escape(pattern) || pattern.contains("(?<") && !angle_groups_are_lookbehind(pattern)
+    if has_python_bad_escape(pattern)
+        || pattern.contains("(?<") && !angle_groups_are_lookbehind(pattern)
     {
         return false;
     }
@@ -34,9 +35,9 @@ fn has_python_bad_escape(pattern: &str) -> bool {
 }
 
 fn angle_groups_are_lookbehind(pattern: &str) -> bool {
-    pattern.match_indices("(?<").all(|(i, _)| {
-        matches!(pattern[i + 3..].chars().next(), Some('=') | Some('!'))
-    })
+    pattern
+        .match_indices("(?<")
+        .all(|(i, _)| matches!(pattern[i + 3..].chars().next(), Some('=') | Some('!')))
 }
 
 #[cfg(test)]

@@ -233,12 +233,10 @@ fn check_map(schema: &MapSchema, path: &[PathElem], node: &Node) -> Result {
         }
     }
     for rule in &schema.keys {
-        if let Some(msg) = &rule.required {
-            if !seen.contains(&rule.name) {
-                let mut p = path.to_vec();
-                p.push(PathElem::Key(rule.name.to_string()));
-                errors.extend(invalid(msg.clone(), &p, node.pos));
-            }
+        if let Some(msg) = rule.required.as_ref().filter(|_| !seen.contains(&rule.name)) {
+            let mut p = path.to_vec();
+            p.push(PathElem::Key(rule.name.to_string()));
+            errors.extend(invalid(msg.clone(), &p, node.pos));
         }
     }
     if errors.is_empty() { Ok(()) } else { Err(errors) }
@@ -284,7 +282,10 @@ mod tests {
     #[test]
     fn wrong_value_type_reads_like_voluptuous() {
         let s = Schema::Map(MapSchema::new().optional("includes", Schema::List));
-        assert_eq!(first(&s, "includes:\n"), "expected list for dictionary value @ data['includes']");
+        assert_eq!(
+            first(&s, "includes:\n"),
+            "expected list for dictionary value @ data['includes']"
+        );
     }
 
     #[test]

@@ -29,11 +29,11 @@ pub fn standard(t: &Node) -> Outcome {
 /// Checks a definition template's structure.
 pub fn definition(t: &Node) -> Outcome {
     let result = apply(
-        &Schema::Map(
-            MapSchema::new()
-                .required("definitions", 21, Schema::Dict)
-                .required("metadata", 62, Schema::Dict),
-        ),
+        &Schema::Map(MapSchema::new().required("definitions", 21, Schema::Dict).required(
+            "metadata",
+            62,
+            Schema::Dict,
+        )),
         t,
     );
     if let Some((key, _)) = t.entry("includes").or_else(|| t.entry("scenarios")) {
@@ -153,13 +153,14 @@ fn scenarios_section(scenarios: &Node) -> Outcome {
     }
     let mut last: Outcome = Ok(());
     for item in scenarios.py_iter() {
-        last =
-            apply(&Schema::Map(MapSchema::new().required("scenario", 82, Schema::Dict)), &item);
+        last = apply(&Schema::Map(MapSchema::new().required("scenario", 82, Schema::Dict)), &item);
         if last.is_ok() {
             let scenario = item.get("scenario").ok_or_else(|| shape(&item))?;
-            let schema = MapSchema::new()
-                .required("condition", 83, Schema::Str)
-                .required("actions", 84, Schema::List);
+            let schema = MapSchema::new().required("condition", 83, Schema::Str).required(
+                "actions",
+                84,
+                Schema::List,
+            );
             apply(&Schema::Map(schema), scenario)?;
             actions_list(scenario.get("actions").ok_or_else(|| shape(scenario))?)?;
         }
@@ -202,7 +203,8 @@ fn category(v: &Node) -> Option<String> {
 
 fn action_type(v: &Node) -> Option<String> {
     let s = py_str(v);
-    let known = ["set_state", "raise_alarm", "add_causal_relationship", "mark_down", "execute_mistral"];
+    let known =
+        ["set_state", "raise_alarm", "add_causal_relationship", "mark_down", "execute_mistral"];
     if known.contains(&s.as_str()) { None } else { Some("120".into()) }
 }
 

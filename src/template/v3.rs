@@ -72,9 +72,7 @@ fn syntax(t: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
         action("set_state", target(MapSchema::new().required("state", 128, Schema::Str))),
         action(
             "add_causal_relationship",
-            target(
-                MapSchema::new().required("source", 10102, Schema::In(ids(), "10103".into())),
-            ),
+            target(MapSchema::new().required("source", 10102, Schema::In(ids(), "10103".into()))),
         ),
         action("mark_down", target(MapSchema::new())),
         action(
@@ -85,9 +83,8 @@ fn syntax(t: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
             ),
         ),
     ])]);
-    let scenario = MapSchema::new()
-        .required("actions", 84, actions)
-        .required("condition", 83, Schema::Str);
+    let scenario =
+        MapSchema::new().required("actions", 84, actions).required("condition", 83, Schema::Str);
     let params = Schema::Map(MapSchema::new().any_key(Schema::AnyOf(vec![
         Schema::Str,
         Schema::Map(
@@ -96,7 +93,14 @@ fn syntax(t: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
     ])));
     let types = vec!["standard".into(), "definition".into(), "equivalence".into()];
     let metadata = MapSchema::new()
-        .required("version", 63, Schema::In(vec!["1".into(), "2".into(), "3".into()], "value must be one of ['1', '2', '3']".into()))
+        .required(
+            "version",
+            63,
+            Schema::In(
+                vec!["1".into(), "2".into(), "3".into()],
+                "value must be one of ['1', '2', '3']".into(),
+            ),
+        )
         .required("name", 60, Schema::Str)
         .optional("description", Schema::Str)
         .required("type", 64, Schema::In(types, "64".into()));
@@ -114,7 +118,9 @@ fn syntax(t: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
         return Err(Diagnostic::new(codes::NO_ENTITIES, Stage::Template, e.pos));
     }
     match codes::message(code) {
-        Some(m) => Err(Diagnostic::with_message(code, Stage::Template, e.pos, format!("{m} - {e}"))),
+        Some(m) => {
+            Err(Diagnostic::with_message(code, Stage::Template, e.pos, format!("{m} - {e}")))
+        }
         None => Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, e.pos)),
     }
 }

@@ -135,8 +135,10 @@ impl Node {
                 format!("[{}]", parts.join(", "))
             }
             Value::Map(entries) => {
-                let parts: Vec<String> =
-                    entries.iter().map(|(k, v)| format!("{}: {}", k.py_repr(), v.py_repr())).collect();
+                let parts: Vec<String> = entries
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", k.py_repr(), v.py_repr()))
+                    .collect();
                 format!("{{{}}}", parts.join(", "))
             }
         }
