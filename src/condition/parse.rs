@@ -1,4 +1,4 @@
-//! The pest parser for v1/v2 and v3 conditions.
+//! The pest parser for v1/v2 and v3 conditions, after Vitrage's operator replacement.
 
 use super::{Expr, Term};
 use pest::Parser;
@@ -9,7 +9,7 @@ use pest_derive::Parser;
 #[grammar = "../grammar/condition.pest"]
 struct ConditionParser;
 
-/// Why a condition does not parse; `offset` is a byte offset into the condition text.
+/// Why a condition does not parse; `offset` is a byte offset into the normalised text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{message} (at offset {offset})")]
 pub struct ParseError {
@@ -19,14 +19,33 @@ pub struct ParseError {
     pub offset: usize,
 }
 
+/// Vitrage's `convert_to_dnf_format` replacement: the operators it recognises become
+/// sympy's `&`, `|` and `~`; anything else is left for the grammar (and usually rejected).
+pub fn normalize(text: &str) -> String {
+    let mut s = text.to_string();
+    for (from, to) in [
+        (" and ", "&"),
+        (" AND ", "&"),
+        (" or ", "|"),
+        (" OR ", "|"),
+        (" not ", "~"),
+        (" NOT ", "~"),
+        ("not ", "~"),
+        ("NOT ", "~"),
+    ] {
+        s = s.replace(from, to);
+    }
+    s
+}
+
 /// Parses a v1/v2 condition (template ids, `and`, `or`, `not`, parentheses).
 pub fn parse_v2(text: &str) -> Result<Expr, ParseError> {
-    parse(Rule::v2_condition, text)
+    parse(Rule::v2_condition, &normalize(text))
 }
 
 /// Parses a v3 condition (entity ids and `source [label] target` relationships).
 pub fn parse_v3(text: &str) -> Result<Expr, ParseError> {
-    parse(Rule::v3_condition, text)
+    parse(Rule::v3_condition, &normalize(text))
 }
 
 fn parse(rule: Rule, text: &str) -> Result<Expr, ParseError> {
@@ -46,23 +65,28 @@ fn parse(rule: Rule, text: &str) -> Result<Expr, ParseError> {
 
 fn build(pair: Pair<'_, Rule>) -> Expr {
     match pair.as_rule() {
-        Rule::v2_or | Rule::v3_or => {
-            let items: Vec<Expr> = pair.into_inner().filter(is_operand).map(build).collect();
-            collapse(items, Expr::Or)
-        }
-        Rule::v2_and | Rule::v3_and => {
-            let items: Vec<Expr> = pair.into_inner().filter(is_operand).map(build).collect();
-            collapse(items, Expr::And)
-        }
+        Rule::v2_or | Rule::v3_or => collapse(pair.into_inner().map(build).collect(), Expr::Or),
+        Rule::v2_and | Rule::v3_and => collapse(pair.into_inner().map(build).collect(), Expr::And),
         Rule::v2_unary | Rule::v3_unary => {
-            let mut inner = pair.into_inner();
-            match inner.next() {
-                Some(first) if first.as_rule() == Rule::not_op => match inner.next() {
-                    Some(operand) => Expr::Not(Box::new(build(operand))),
-                    None => Expr::And(Vec::new()),
-                },
-                Some(first) => build(first),
-                None => Expr::And(Vec::new()),
+            let text = pair.as_str();
+            match pair.into_inner().next() {
+                Some(inner) if text.starts_with('~') => Expr::Not(Box::new(build(inner))),
+                Some(inner) => build(inner),
+                None => Expr::False,
+            }
+        }
+        // Python's `a or b` is `a` and `a and b` is `b` (sympy objects are truthy), and
+        // `not a` is False: what sympy then receives.
+        Rule::v2_py | Rule::v3_py => pair.into_inner().next().map(build).unwrap_or(Expr::False),
+        Rule::v2_py_and | Rule::v3_py_and => {
+            pair.into_inner().last().map(build).unwrap_or(Expr::False)
+        }
+        Rule::v2_py_not | Rule::v3_py_not => {
+            let text = pair.as_str();
+            match pair.into_inner().next() {
+                Some(_) if text.starts_with("not") => Expr::False,
+                Some(inner) => build(inner),
+                None => Expr::False,
             }
         }
         Rule::relationship => {
@@ -71,15 +95,11 @@ fn build(pair: Pair<'_, Rule>) -> Expr {
                 Ok([source, label, target]) => {
                     Expr::Term(Term::Relationship { source, label, target })
                 }
-                Err(_) => Expr::And(Vec::new()),
+                Err(_) => Expr::False,
             }
         }
         _ => Expr::Term(Term::Id(pair.as_str().to_string())),
     }
-}
-
-fn is_operand(pair: &Pair<'_, Rule>) -> bool {
-    !matches!(pair.as_rule(), Rule::and_op | Rule::or_op)
 }
 
 fn collapse(mut items: Vec<Expr>, make: fn(Vec<Expr>) -> Expr) -> Expr {
@@ -124,11 +144,17 @@ mod tests {
     }
 
     #[test]
-    fn operators_need_spaces() {
+    fn operators_are_what_vitrage_replaces() {
         assert!(parse_v2("a andb").is_err());
-        assert!(parse_v2("(a or b)and c").is_err());
         assert!(parse_v2("a and").is_err());
         assert!(parse_v2("").is_err());
         assert!(parse_v2("a b").is_err());
+        // ` not not ` leaves `not~b`: sympy cannot read it after `&`, and alone it is
+        // Python's `not ~b`, which is False.
+        assert!(parse_v2("a and not not b").is_err());
+        assert_eq!(parse_v2("not not b").expect("parses"), Expr::False);
+        // Python's own operators survive without spaces: `a and (b)` is `b`.
+        assert_eq!(parse_v2("a and(b)").expect("parses"), id("b"));
+        assert_eq!(parse_v2("a&b").expect("parses"), Expr::And(vec![id("a"), id("b")]));
     }
 }

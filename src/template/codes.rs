@@ -107,7 +107,6 @@ pub fn message(code: u32) -> Option<&'static str> {
             "one entity should not be included in multiple equivalence definitions"
         }
         EQUIVALENCE_SYNTAX => "Equivalence template is malformed.",
-        NOT_UTF8 => "Template is not valid UTF-8.",
         NOT_STRATIFIABLE => "Templates recurse through negation.",
         DUPLICATE_NAME => "Duplicate template name",
         _ => return None,
@@ -138,8 +137,6 @@ pub const EQUIVALENCE_DUPLICATE: u32 = 9200;
 pub const EQUIVALENCE_OVERLAP: u32 = 9201;
 /// An equivalence template whose structure the equivalence loader cannot read.
 pub const EQUIVALENCE_SYNTAX: u32 = 9202;
-/// The file is not UTF-8 (Vitrage reports a YAML error, code 5).
-pub const NOT_UTF8: u32 = 9003;
 /// A template set in which a deduced alarm or state feeds a `NOT` it depends on.
 pub const NOT_STRATIFIABLE: u32 = 9300;
 /// Two templates of one set share a name (Vitrage: add fails with "Duplicate template name").
@@ -236,7 +233,6 @@ pub fn hint(code: u32) -> &'static str {
             "list each entity once, in one equivalence only"
         }
         EQUIVALENCE_SYNTAX => "write `equivalences: [- equivalence: [- entity: {...}, ...]]`",
-        NOT_UTF8 => "save the template as UTF-8",
         NOT_STRATIFIABLE => {
             "break the cycle: a template must not negate what it deduces, directly or through others"
         }
@@ -264,7 +260,6 @@ mod tests {
             EQUIVALENCE_DUPLICATE,
             EQUIVALENCE_OVERLAP,
             EQUIVALENCE_SYNTAX,
-            NOT_UTF8,
             NOT_STRATIFIABLE,
             DUPLICATE_NAME,
         ] {

@@ -33,6 +33,11 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
             return Err(unknown_id(&token, condition));
         }
     }
+    if dnf.is_empty() {
+        // Vitrage's `parse_condition` returns None for a condition that is not a boolean
+        // expression of symbols, and its structure check crashes on it.
+        return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Content, condition.pos));
+    }
     if !has_positive(&dnf) {
         return Err(content(134));
     }
@@ -63,6 +68,14 @@ fn v2_tokens(text: &str) -> Vec<String> {
 /// Parses and converts to DNF; `None` where Vitrage's sympy conversion fails.
 fn parse_dnf(text: &str, parse: fn(&str) -> Result<Expr, condition::ParseError>) -> Option<Dnf> {
     let expr = parse(text).ok()?;
+    if let Expr::Term(Term::Id(id)) = &expr {
+        // sympy converts a lone name such as `E` to its own object instead of failing;
+        // Vitrage then crashes on the result. `Some(vec![])` carries no clause, and the
+        // callers report a shape error for it.
+        if is_reserved_name(id) {
+            return Some(Vec::new());
+        }
+    }
     let dnf = to_dnf(&expr)?;
     let reserved = dnf.iter().flatten().any(|l| match &l.term {
         Term::Id(id) => is_reserved_name(id),
@@ -142,16 +155,27 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
 }
 
 /// v3 trial load of one scenario: its DNF over entity ids and relationships, or 135.
-pub fn load_v3(condition: &Node, index: usize) -> Result<Dnf, Diagnostic> {
+pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<Dnf, Diagnostic> {
     let text = condition.as_str().unwrap_or_default();
+    let processed = RELATIONSHIP.replace_all(text, "${1}__${2}__${3}").into_owned();
     let bad = |code: u32, details: String| {
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
     };
     let expr = condition::parse_v3(text).map_err(|e| bad(85, format!("{text},{e}")))?;
     let dnf = to_dnf(&expr).ok_or_else(|| bad(85, format!("{text},condition too large")))?;
+    let known = |id: &String| entity_ids.contains(id);
+    let all_known = dnf.iter().flatten().all(|l| match &l.term {
+        Term::Id(id) => known(id),
+        Term::Relationship { source, target, .. } => known(source) && known(target),
+    });
+    if !all_known || dnf.is_empty() {
+        // A symbol that is no entity (the id check uses ids as regexes, so `a.b` lets
+        // `axb` through) makes Vitrage's loader crash.
+        return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, condition.pos));
+    }
     if v3_targets(&dnf).is_empty() {
-        return Err(bad(135, format!("scenario {index},{text}")));
+        return Err(bad(135, format!("scenario {index},{processed}")));
     }
     Ok(dnf)
 }

@@ -80,11 +80,23 @@ pub enum Checked {
     Equivalence(equivalence::Equivalence),
 }
 
-/// Reads a file's bytes as YAML; code 5 (or causeway's 9003 for non-UTF-8) when it is not.
+/// Reads a file's bytes as YAML; code 5 when they are not UTF-8 YAML.
 pub fn load(file: &str, bytes: &[u8]) -> Result<Node, Diagnostic> {
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() as u32 + 1;
-        Diagnostic::new(codes::NOT_UTF8, Stage::Syntax, Pos { line, column: 1 }).in_file(file)
+        let at = e.valid_up_to();
+        let line = bytes[..at].iter().filter(|b| **b == b'\n').count() as u32 + 1;
+        let byte = bytes.get(at).copied().unwrap_or(0);
+        // Python's decoder words it this way, and Vitrage reports it as a YAML error.
+        let why = match e.error_len() {
+            None => "unexpected end of data",
+            Some(_) if (0x80..0xc2).contains(&byte) || byte >= 0xf5 => "invalid start byte",
+            Some(_) => "invalid continuation byte",
+        };
+        let message = format!(
+            "{}'utf-8' codec can't decode byte 0x{byte:02x} in position {at}: {why}",
+            codes::message(5).unwrap_or("")
+        );
+        Diagnostic::with_message(5, Stage::Syntax, Pos { line, column: 1 }, message).in_file(file)
     })?;
     yaml::parse(text).map_err(|e| {
         let message = format!("{}{}", codes::message(5).unwrap_or(""), e.message);

@@ -9,6 +9,8 @@
 pub fn compiles(pattern: &str) -> bool {
     if has_python_bad_escape(pattern)
         || pattern.contains("(?<") && !angle_groups_are_lookbehind(pattern)
+        || has_reversed_repeat(pattern)
+        || has_late_global_flags(pattern)
     {
         return false;
     }
@@ -25,6 +27,10 @@ fn has_python_bad_escape(pattern: &str) -> bool {
                     if !"abBdDfnrsStvwWZAxuUN".contains(e) {
                         return true;
                     }
+                    // Python's \u, \U and \x take hex digits, never Rust's braces.
+                    if matches!(e, 'u' | 'U' | 'x') && chars.clone().next() == Some('{') {
+                        return true;
+                    }
                 }
                 Some(_) => {}
                 None => return true,
@@ -32,6 +38,24 @@ fn has_python_bad_escape(pattern: &str) -> bool {
         }
     }
     false
+}
+
+/// `x{m,n}` with `m > n`: Python refuses it ("min repeat greater than max repeat").
+fn has_reversed_repeat(pattern: &str) -> bool {
+    static REPEAT: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\{(\d+),(\d+)\}").expect("static regex"));
+    REPEAT.captures_iter(pattern).any(|c| {
+        let m: u64 = c[1].parse().unwrap_or(0);
+        let n: u64 = c[2].parse().unwrap_or(u64::MAX);
+        m > n
+    })
+}
+
+/// Global flags such as `(?i)` anywhere but at the start: an error since Python 3.11.
+fn has_late_global_flags(pattern: &str) -> bool {
+    static FLAGS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\(\?[aiLmsux]+\)").expect("static regex"));
+    FLAGS.find_iter(pattern).any(|m| m.start() > 0)
 }
 
 fn angle_groups_are_lookbehind(pattern: &str) -> bool {
@@ -54,5 +78,10 @@ mod tests {
         assert!(!compiles("(?<n>x)"));
         assert!(compiles("(?<=a)b"));
         assert!(!compiles("abc\\"));
+        assert!(!compiles(r"\d{2,1}"));
+        assert!(compiles(r"\d{1,2}"));
+        assert!(!compiles("a(?i)b"));
+        assert!(compiles("(?i)ab"));
+        assert!(!compiles(r"\u{41}"));
     }
 }

@@ -64,6 +64,10 @@ impl Invalid {
     }
 }
 
+/// The message of a check that makes Vitrage's validator raise a Python exception (not a
+/// voluptuous error): validation stops there and Vitrage crashes.
+pub const CRASH: &str = "<crash>";
+
 /// A value check that returns the error message when the value is rejected.
 pub type Check = Box<dyn Fn(&Node) -> Option<String>>;
 

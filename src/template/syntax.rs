@@ -114,7 +114,12 @@ fn entities_list(entities: &Node, has_includes: bool) -> Outcome {
     if !entities.truthy() && !has_includes {
         return Err(Diagnostic::new(43, Stage::Syntax, entities.pos));
     }
-    for item in entities.py_iter() {
+    let items = entities.py_iter();
+    if items.is_empty() {
+        // Vitrage returns a result its loop never assigned (UnboundLocalError).
+        return Err(shape(entities));
+    }
+    for item in items {
         apply(&Schema::Map(MapSchema::new().required("entity", 46, Schema::Dict)), &item)?;
         let entity = item.get("entity").ok_or_else(|| shape(&item))?;
         let schema = MapSchema::new()

@@ -35,7 +35,7 @@ pub fn validate(t: &Node, actual: Option<&Params>) -> Result<Vec<Dnf>, Diagnosti
     let mut dnfs = Vec::with_capacity(scenarios.len());
     for (i, scenario) in scenarios.iter().enumerate() {
         let condition = scenario.get("condition").ok_or_else(|| shape(scenario))?;
-        dnfs.push(conditions::load_v3(condition, i)?);
+        dnfs.push(conditions::load_v3(condition, i, &entity_ids)?);
         for action in scenario.get("actions").and_then(Node::as_seq).unwrap_or_default() {
             if action.as_map().is_none_or(<[_]>::is_empty) {
                 return Err(Diagnostic::new(codes::EMPTY_ACTION, Stage::Template, action.pos));
@@ -110,7 +110,11 @@ fn syntax(t: &Node, entity_ids: &[String]) -> Result<(), Diagnostic> {
         .required("metadata", 62, Schema::Map(metadata))
         .required("scenarios", 80, Schema::Seq(vec![Schema::Map(scenario)]))
         .optional("parameters", params);
-    let Some(e) = schema::validate(&Schema::Map(top), t).into_iter().next() else {
+    let errors = schema::validate(&Schema::Map(top), t);
+    if let Some(crash) = errors.iter().find(|e| e.msg == schema::CRASH) {
+        return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, crash.pos));
+    }
+    let Some(e) = errors.into_iter().next() else {
         return Ok(());
     };
     let code = e.status_code();
@@ -130,7 +134,7 @@ fn proper_function(v: &Node) -> Option<String> {
     match v.as_str() {
         Some(s) if s.contains(['(', ')', ',']) && !is_function(s) => Some("138".into()),
         Some(_) => None,
-        None => Some("expected str".into()),
+        None => Some(schema::CRASH.into()),
     }
 }
 

@@ -193,7 +193,7 @@ pub fn parse(src: &str) -> Result<Node, YamlError> {
         let message = e.without_snippet().to_string();
         YamlError { message: first_line(&message), pos }
     })?;
-    Ok(to_node(raw, src))
+    to_node(raw, src)
 }
 
 fn first_line(message: &str) -> String {
@@ -210,7 +210,7 @@ enum Raw {
     Map(Vec<(Spanned<Raw>, Spanned<Raw>)>),
 }
 
-fn to_node(raw: Spanned<Raw>, src: &str) -> Node {
+fn to_node(raw: Spanned<Raw>, src: &str) -> Result<Node, YamlError> {
     // Aliases point back at their anchor, so the anchor's text is what a scalar was written as.
     let loc = raw.defined;
     let pos = Pos { line: loc.line() as u32, column: loc.column() as u32 };
@@ -224,11 +224,20 @@ fn to_node(raw: Spanned<Raw>, src: &str) -> Node {
             };
             Value::Str(text.trim().to_string())
         }
-        Raw::Seq(items) => Value::Seq(items.into_iter().map(|i| to_node(i, src)).collect()),
+        Raw::Seq(items) => {
+            Value::Seq(items.into_iter().map(|i| to_node(i, src)).collect::<Result<_, _>>()?)
+        }
         Raw::Map(entries) => {
             let mut out: Vec<(Node, Node)> = Vec::with_capacity(entries.len());
             for (k, v) in entries {
-                let (k, v) = (to_node(k, src), to_node(v, src));
+                let (k, v) = (to_node(k, src)?, to_node(v, src)?);
+                if k.as_str().is_none() {
+                    // PyYAML builds a dict, whose keys must be hashable.
+                    return Err(YamlError {
+                        message: "while constructing a mapping, found unhashable key".into(),
+                        pos: Some(k.pos),
+                    });
+                }
                 match out.iter_mut().find(|(old, _)| old.value == k.value) {
                     Some(slot) => slot.1 = v,
                     None => out.push((k, v)),
@@ -238,7 +247,7 @@ fn to_node(raw: Spanned<Raw>, src: &str) -> Node {
         }
     };
     let pos = Pos { line: pos.line.max(1), column: pos.column.max(1) };
-    Node { value, pos }
+    Ok(Node { value, pos })
 }
 
 struct RawVisitor;
