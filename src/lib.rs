@@ -11,4 +11,5 @@ pub mod compile;
 pub mod condition;
 pub mod diagnostic;
 pub mod graph;
+pub mod scenario;
 pub mod template;

@@ -1,0 +1,295 @@
+//! The scenario format of `causeway run` (see `scenario-format.md`): an initial topology with
+//! alarms, then ordered steps. Parsing only; applying a scenario is the runner's job.
+//!
+//! Each part is parsed on its own so that an error names the step and the field.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// A parsed scenario.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// How the initial topology is evaluated.
+    pub initial: Initial,
+    /// Initial resources.
+    pub resources: Vec<Resource>,
+    /// Initial edges.
+    pub edges: Vec<Edge>,
+    /// Initial external alarms.
+    pub alarms: Vec<Alarm>,
+    /// The steps, in order.
+    pub steps: Vec<Step>,
+}
+
+/// `initial`: evaluate once after loading everything, or after every element.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Initial {
+    /// Load everything, then evaluate all templates once.
+    #[default]
+    Startup,
+    /// Evaluate after every resource, edge and alarm.
+    Incremental,
+}
+
+/// A resource vertex.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Resource {
+    /// Id in the source system, unique.
+    pub id: String,
+    /// Datasource type (`nova.host`, ...).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Raw state.
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Other vertex properties.
+    #[serde(default)]
+    pub properties: BTreeMap<String, Value>,
+}
+
+/// A relationship between two resources.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Edge {
+    /// Source resource id.
+    pub source: String,
+    /// Target resource id.
+    pub target: String,
+    /// Edge label.
+    pub relationship_type: String,
+}
+
+/// The monitors an external alarm can come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AlarmType {
+    /// Zabbix.
+    Zabbix,
+    /// Nagios.
+    Nagios,
+    /// Prometheus Alertmanager.
+    Prometheus,
+    /// Vitrage's doctor datasource.
+    Doctor,
+}
+
+impl AlarmType {
+    /// The `vitrage_type` of the alarm vertex.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmType::Zabbix => "zabbix",
+            AlarmType::Nagios => "nagios",
+            AlarmType::Prometheus => "prometheus",
+            AlarmType::Doctor => "doctor",
+        }
+    }
+
+    /// The severity an alarm of this type has when none is given.
+    pub fn default_severity(self) -> &'static str {
+        match self {
+            AlarmType::Zabbix => "high",
+            AlarmType::Nagios => "CRITICAL",
+            AlarmType::Prometheus | AlarmType::Doctor => "critical",
+        }
+    }
+}
+
+/// An external alarm.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Alarm {
+    /// The monitor.
+    #[serde(rename = "type")]
+    pub kind: AlarmType,
+    /// Alarm name.
+    pub name: String,
+    /// Id of the resource it is on.
+    pub target: String,
+    /// Severity; the type's default when absent.
+    #[serde(default)]
+    pub severity: Option<String>,
+    /// Id in the monitor; defaults to the name.
+    #[serde(default)]
+    pub id: Option<String>,
+}
+
+impl Alarm {
+    /// (type, name, target, id): what identifies an external alarm.
+    pub fn key(&self) -> (AlarmType, &str, &str, &str) {
+        (self.kind, &self.name, &self.target, self.id.as_deref().unwrap_or(&self.name))
+    }
+
+    /// The severity, or the type's default.
+    pub fn severity(&self) -> &str {
+        self.severity.as_deref().unwrap_or(self.kind.default_severity())
+    }
+}
+
+/// One step.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Step {
+    /// Add a resource.
+    AddResource {
+        /// The resource.
+        resource: Resource,
+    },
+    /// Update a resource (properties merged).
+    UpdateResource {
+        /// Resource id.
+        id: String,
+        /// New raw state.
+        #[serde(default)]
+        state: Option<String>,
+        /// New name.
+        #[serde(default)]
+        name: Option<String>,
+        /// Properties to merge.
+        #[serde(default)]
+        properties: BTreeMap<String, Value>,
+    },
+    /// Delete a resource and its edges.
+    DeleteResource {
+        /// Resource id.
+        id: String,
+    },
+    /// Add an edge.
+    AddEdge {
+        /// Source id.
+        source: String,
+        /// Target id.
+        target: String,
+        /// Label.
+        relationship_type: String,
+    },
+    /// Delete an edge.
+    DeleteEdge {
+        /// Source id.
+        source: String,
+        /// Target id.
+        target: String,
+        /// Label.
+        relationship_type: String,
+    },
+    /// Raise an alarm (again: update its severity).
+    RaiseAlarm {
+        /// The alarm.
+        alarm: Alarm,
+    },
+    /// Clear an alarm.
+    ClearAlarm {
+        /// The alarm.
+        alarm: Alarm,
+    },
+    /// Record the state at this point.
+    Checkpoint {
+        /// Its label.
+        label: String,
+    },
+}
+
+/// Why a scenario cannot be read: where (`steps[3].alarm`) and what.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{place}: {message}")]
+pub struct ScenarioError {
+    /// The part of the scenario, e.g. `resources[2]` or `steps[4]`.
+    pub place: String,
+    /// What is wrong.
+    pub message: String,
+    /// The step index, when the error is in a step.
+    pub step: Option<usize>,
+}
+
+/// Parses a scenario's JSON text.
+pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    let root: Value = serde_json::from_str(text).map_err(|e| ScenarioError {
+        place: "scenario".into(),
+        message: e.to_string(),
+        step: None,
+    })?;
+    let Value::Object(map) = &root else {
+        return Err(ScenarioError {
+            place: "scenario".into(),
+            message: "expected a JSON object".into(),
+            step: None,
+        });
+    };
+    let initial = match map.get("initial") {
+        None => Initial::Startup,
+        Some(v) => one(v, "initial", None)?,
+    };
+    Ok(Scenario {
+        initial,
+        resources: list(map.get("resources"), "resources", false)?,
+        edges: list(map.get("edges"), "edges", false)?,
+        alarms: list(map.get("alarms"), "alarms", false)?,
+        steps: list(map.get("steps"), "steps", true)?,
+    })
+}
+
+fn one<T: for<'de> Deserialize<'de>>(
+    v: &Value,
+    place: &str,
+    step: Option<usize>,
+) -> Result<T, ScenarioError> {
+    T::deserialize(v).map_err(|e| ScenarioError {
+        place: place.into(),
+        message: e.to_string(),
+        step,
+    })
+}
+
+fn list<T: for<'de> Deserialize<'de>>(
+    v: Option<&Value>,
+    name: &str,
+    steps: bool,
+) -> Result<Vec<T>, ScenarioError> {
+    let Some(v) = v else { return Ok(Vec::new()) };
+    let Value::Array(items) = v else {
+        return Err(ScenarioError {
+            place: name.into(),
+            message: "expected a list".into(),
+            step: None,
+        });
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| one(item, &format!("{name}[{i}]"), steps.then_some(i)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_documented_format() {
+        let s = parse(
+            r#"{"resources": [{"id": "host-1", "type": "nova.host", "properties": {"rack": "r1"}}],
+                "edges": [{"source": "zone-1", "target": "host-1", "relationship_type": "contains"}],
+                "alarms": [{"type": "zabbix", "name": "nic failure", "target": "host-1"}],
+                "steps": [{"op": "clear_alarm", "alarm": {"type": "zabbix", "name": "nic failure", "target": "host-1"}},
+                          {"op": "checkpoint", "label": "after"}]}"#,
+        )
+        .expect("valid");
+        assert_eq!(s.initial, Initial::Startup);
+        assert_eq!(s.alarms[0].severity(), "high");
+        assert_eq!(s.alarms[0].key().3, "nic failure");
+        assert_eq!(s.steps.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_the_step_and_field() {
+        let e = parse(r#"{"steps": [{"op": "checkpoint", "label": "a"}, {"op": "raise_alarm", "alarm": {"type": "snmp", "name": "x", "target": "h"}}]}"#)
+            .expect_err("bad type");
+        assert_eq!(e.step, Some(1));
+        assert!(e.to_string().starts_with("steps[1]: unknown variant `snmp`"), "{e}");
+        let e = parse(r#"{"resources": [{"type": "nova.host"}]}"#).expect_err("no id");
+        assert_eq!(e.to_string(), "resources[0]: missing field `id`");
+        assert!(parse("[1,").is_err());
+    }
+}
