@@ -10,6 +10,7 @@ pub mod check;
 pub mod compile;
 pub mod condition;
 pub mod diagnostic;
+pub mod engine;
 pub mod graph;
 pub mod scenario;
 pub mod template;

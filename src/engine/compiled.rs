@@ -1,0 +1,192 @@
+//! Rules prepared for one graph: labels and match values interned, regexes compiled, and a
+//! join plan from every variable.
+
+use crate::compile::ir::{End, RelationId, Rule, RuleSet, Var};
+use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId};
+
+/// A property test of an entity relation.
+#[derive(Debug, Clone)]
+enum Test {
+    /// Exact string equality.
+    Eq(Sym, Sym),
+    /// Python `re.match`: anchored at the start only.
+    Regex(Sym, Pattern),
+}
+
+#[derive(Debug, Clone)]
+enum Pattern {
+    Plain(regex::Regex),
+    Fancy(Box<fancy_regex::Regex>),
+    /// A pattern neither engine accepts: matches nothing (validation rejects these).
+    Never,
+}
+
+impl Pattern {
+    fn new(pattern: &str) -> Pattern {
+        let anchored = format!(r"\A(?:{pattern})");
+        match regex::Regex::new(&anchored) {
+            Ok(r) => Pattern::Plain(r),
+            Err(_) => match fancy_regex::Regex::new(&anchored) {
+                Ok(r) => Pattern::Fancy(Box::new(r)),
+                Err(_) => Pattern::Never,
+            },
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Plain(r) => r.is_match(text),
+            Pattern::Fancy(r) => r.is_match(text).unwrap_or(false),
+            Pattern::Never => false,
+        }
+    }
+}
+
+/// One step of a join plan: bind `var` from a neighbour of the bound `from` along `label`.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// The variable this step binds.
+    pub var: Var,
+    /// The bound variable it starts from.
+    pub from: Var,
+    /// The edge label.
+    pub label: Label,
+    /// True when `from` is the edge's source.
+    pub forward: bool,
+}
+
+/// A negated edge with interned label.
+#[derive(Debug, Clone)]
+pub struct Not {
+    /// Label.
+    pub label: Label,
+    /// Source end.
+    pub source: End,
+    /// Target end.
+    pub target: End,
+}
+
+/// A rule ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct CompiledRule {
+    /// The relation of each variable.
+    pub relations: Vec<RelationId>,
+    /// Positive edges: (source, target, label).
+    pub edges: Vec<(Var, Var, Label)>,
+    /// Negated edges.
+    pub negations: Vec<Not>,
+    /// `plans[v]`: the join order starting from variable `v`; `None` when the positive
+    /// pattern is not connected (Vitrage never matches such a clause, and neither does this).
+    pub plans: Vec<Option<Vec<Step>>>,
+}
+
+/// The rule set prepared for a graph.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    relations: Vec<Vec<Vec<Test>>>,
+    /// Rules in IR order.
+    pub rules: Vec<CompiledRule>,
+}
+
+impl Compiled {
+    /// Prepares `set` for `graph`, interning what it needs.
+    pub fn new(set: &RuleSet, graph: &mut Graph) -> Result<Compiled, GraphError> {
+        let mut relations = Vec::with_capacity(set.relations.len());
+        for rel in &set.relations {
+            let mut alternatives = Vec::with_capacity(rel.alternatives.len());
+            for alt in &rel.alternatives {
+                let mut tests = Vec::with_capacity(alt.len());
+                for p in alt {
+                    let key = graph.intern(&p.key)?;
+                    tests.push(if p.regex {
+                        Test::Regex(key, Pattern::new(&p.value))
+                    } else {
+                        Test::Eq(key, graph.intern(&p.value)?)
+                    });
+                }
+                alternatives.push(tests);
+            }
+            relations.push(alternatives);
+        }
+        let mut rules = Vec::with_capacity(set.rules.len());
+        for rule in &set.rules {
+            rules.push(compile_rule(rule, graph)?);
+        }
+        Ok(Compiled { relations, rules })
+    }
+
+    /// Whether `v` is in the relation: live, not a placeholder, and matching every property
+    /// of one alternative.
+    pub fn member(&self, rel: RelationId, graph: &Graph, v: VertexId) -> bool {
+        let Some(vertex) = graph.vertex(v) else { return false };
+        vertex.is_matchable() && self.matches(rel, graph, vertex)
+    }
+
+    fn matches(&self, rel: RelationId, graph: &Graph, vertex: &Vertex) -> bool {
+        let Some(alternatives) = self.relations.get(rel.0 as usize) else { return false };
+        alternatives.iter().any(|tests| {
+            tests.iter().all(|t| match t {
+                Test::Eq(key, want) => vertex.get(*key) == Some(Value::Str(*want)),
+                Test::Regex(key, pattern) => match vertex.get(*key) {
+                    Some(Value::Str(s)) => pattern.is_match(graph.resolve(s)),
+                    _ => false,
+                },
+            })
+        })
+    }
+
+    /// The number of relations.
+    pub fn relation_count(&self) -> usize {
+        self.relations.len()
+    }
+}
+
+fn compile_rule(rule: &Rule, graph: &mut Graph) -> Result<CompiledRule, GraphError> {
+    let relations: Vec<RelationId> = rule.vars.iter().map(|v| v.relation).collect();
+    let mut edges = Vec::with_capacity(rule.edges.len());
+    for e in &rule.edges {
+        edges.push((e.source, e.target, graph.label(&e.label.0)?));
+    }
+    let mut negations = Vec::with_capacity(rule.negations.len());
+    for n in &rule.negations {
+        negations.push(Not {
+            label: graph.label(&n.label.0)?,
+            source: n.source.clone(),
+            target: n.target.clone(),
+        });
+    }
+    let plans = (0..relations.len()).map(|start| plan(start, relations.len(), &edges)).collect();
+    Ok(CompiledRule { relations, edges, negations, plans })
+}
+
+/// Breadth-first join order from `start` over positive edges.
+fn plan(start: usize, n: usize, edges: &[(Var, Var, Label)]) -> Option<Vec<Step>> {
+    let mut bound = vec![false; n];
+    bound[start] = true;
+    let mut order = vec![start];
+    let mut steps = Vec::new();
+    let mut i = 0;
+    while i < order.len() {
+        let from = order[i];
+        for &(s, t, label) in edges {
+            let (s, t) = (s.0 as usize, t.0 as usize);
+            let (new, forward) = if s == t {
+                continue;
+            } else if s == from && !bound[t] {
+                (t, true)
+            } else if t == from && !bound[s] {
+                (s, false)
+            } else {
+                continue;
+            };
+            bound[new] = true;
+            order.push(new);
+            steps.push(Step { var: Var(new as u32), from: Var(from as u32), label, forward });
+        }
+        i += 1;
+    }
+    if order.len() != n {
+        return None;
+    }
+    Some(steps)
+}

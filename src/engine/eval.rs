@@ -1,0 +1,155 @@
+//! Evaluating one rule: the reference evaluator joins whole relations with datafrog; the
+//! anchored evaluator starts from one bound vertex and follows the graph's adjacency, so its
+//! work is proportional to the neighbourhood of that vertex.
+
+use super::compiled::{Compiled, CompiledRule, Step};
+use crate::compile::ir::{End, RelationId, Var};
+use crate::graph::{EdgeKey, Graph, Label, VertexId};
+use datafrog::Relation;
+
+/// A rule's variables bound to vertices, in the rule's variable order.
+pub type Binding = Box<[VertexId]>;
+
+/// Every binding of rule `r` over the whole graph, with datafrog joins.
+pub fn reference(
+    c: &Compiled,
+    r: usize,
+    graph: &Graph,
+    members: &dyn Fn(RelationId) -> Vec<VertexId>,
+) -> Vec<Binding> {
+    let rule = &c.rules[r];
+    let Some(Some(steps)) = rule.plans.first() else { return Vec::new() };
+    // Partial bindings in plan order: start variable first, then each step's variable.
+    let order: Vec<Var> = std::iter::once(Var(0)).chain(steps.iter().map(|s| s.var)).collect();
+    let mut partial: Vec<Vec<u32>> =
+        members(rule.relations[0]).into_iter().map(|v| vec![v.index()]).collect();
+    for step in steps {
+        let at = order.iter().position(|&v| v == step.from).unwrap_or(0);
+        // p'(B ++ [n]) :- p(B), label(B[from], n) (or label(n, B[from])), entity(n), n ∉ B.
+        let keyed: Relation<(u32, Vec<u32>)> = partial.iter().map(|b| (b[at], b.clone())).collect();
+        let edges: Relation<(u32, u32)> = graph
+            .edges_with_label(step.label)
+            .map(
+                |(s, t)| if step.forward { (s.index(), t.index()) } else { (t.index(), s.index()) },
+            )
+            .collect();
+        let reached: Relation<(u32, Vec<u32>)> =
+            Relation::from_join(&keyed, &edges, |_, b, &n| (n, b.clone()));
+        let entity: Relation<(u32, ())> = members(rule.relations[step.var.0 as usize])
+            .into_iter()
+            .map(|v| (v.index(), ()))
+            .collect();
+        let extended: Relation<Vec<u32>> = Relation::from_join(&reached, &entity, |&n, b, _| {
+            let mut b = b.clone();
+            b.push(n);
+            b
+        });
+        partial = extended.elements.into_iter().filter(|b| injective(b)).collect();
+    }
+    let mut out = Vec::with_capacity(partial.len());
+    for b in partial {
+        let mut binding = vec![VertexId(0); order.len()];
+        for (slot, var) in b.iter().zip(&order) {
+            binding[var.0 as usize] = VertexId(*slot);
+        }
+        let binding: Binding = binding.into();
+        if holds(c, rule, graph, &binding) {
+            out.push(binding);
+        }
+    }
+    out
+}
+
+fn injective(b: &[u32]) -> bool {
+    let last = b[b.len() - 1];
+    !b[..b.len() - 1].contains(&last)
+}
+
+/// Every binding of rule `r` in which variable `anchor` is `v`.
+pub fn anchored(c: &Compiled, r: usize, anchor: Var, v: VertexId, graph: &Graph) -> Vec<Binding> {
+    let rule = &c.rules[r];
+    let Some(Some(steps)) = rule.plans.get(anchor.0 as usize) else { return Vec::new() };
+    if !c.member(rule.relations[anchor.0 as usize], graph, v) {
+        return Vec::new();
+    }
+    let mut binding: Vec<Option<VertexId>> = vec![None; rule.relations.len()];
+    binding[anchor.0 as usize] = Some(v);
+    let mut out = Vec::new();
+    extend(c, rule, steps, graph, &mut binding, &mut out);
+    out
+}
+
+fn extend(
+    c: &Compiled,
+    rule: &CompiledRule,
+    steps: &[Step],
+    graph: &Graph,
+    binding: &mut Vec<Option<VertexId>>,
+    out: &mut Vec<Binding>,
+) {
+    let Some((step, rest)) = steps.split_first() else {
+        let full: Binding = binding.iter().map(|b| b.unwrap_or(VertexId(0))).collect();
+        if holds(c, rule, graph, &full) {
+            out.push(full);
+        }
+        return;
+    };
+    let Some(from) = binding[step.from.0 as usize] else { return };
+    let candidates: Vec<VertexId> = if step.forward {
+        graph.out_neighbours(from, step.label).collect()
+    } else {
+        graph.in_neighbours(from, step.label).collect()
+    };
+    for n in candidates {
+        if binding.contains(&Some(n)) || !c.member(rule.relations[step.var.0 as usize], graph, n) {
+            continue;
+        }
+        binding[step.var.0 as usize] = Some(n);
+        extend(c, rule, rest, graph, binding, out);
+        binding[step.var.0 as usize] = None;
+    }
+}
+
+fn live_edge(graph: &Graph, source: VertexId, target: VertexId, label: Label) -> bool {
+    graph.edge(EdgeKey { source, target, label }).is_some_and(|e| !e.is_deleted)
+}
+
+/// The checks that are not joins: every positive edge (including the ones between variables
+/// bound by different steps), injectivity, and every negation.
+fn holds(c: &Compiled, rule: &CompiledRule, graph: &Graph, b: &[VertexId]) -> bool {
+    for (i, v) in b.iter().enumerate() {
+        if b[i + 1..].contains(v) {
+            return false;
+        }
+    }
+    let all_edges = rule
+        .edges
+        .iter()
+        .all(|&(s, t, label)| live_edge(graph, b[s.0 as usize], b[t.0 as usize], label));
+    all_edges && rule.negations.iter().all(|n| !negated_edge_exists(c, n, graph, b))
+}
+
+/// `exists free ends: label(source, target)`, free ends matching their relation and distinct
+/// from every bound vertex.
+fn negated_edge_exists(
+    c: &Compiled,
+    n: &super::compiled::Not,
+    graph: &Graph,
+    b: &[VertexId],
+) -> bool {
+    let free_ok = |rel: RelationId, v: VertexId| !b.contains(&v) && c.member(rel, graph, v);
+    match (&n.source, &n.target) {
+        (End::Bound(s), End::Bound(t)) => {
+            live_edge(graph, b[s.0 as usize], b[t.0 as usize], n.label)
+        }
+        (End::Bound(s), End::Free { relation, .. }) => {
+            graph.out_neighbours(b[s.0 as usize], n.label).any(|t| free_ok(*relation, t))
+        }
+        (End::Free { relation, .. }, End::Bound(t)) => {
+            graph.in_neighbours(b[t.0 as usize], n.label).any(|s| free_ok(*relation, s))
+        }
+        (End::Free { relation: rs, .. }, End::Free { relation: rt, .. }) => graph
+            .edges_with_label(n.label)
+            .any(|(s, t)| s != t && free_ok(*rs, s) && free_ok(*rt, t)),
+    }
+}

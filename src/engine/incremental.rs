@@ -1,0 +1,245 @@
+//! Incremental evaluation: after a batch of graph changes, only the bindings that can contain
+//! a changed element are recomputed, with anchored joins from that element.
+//!
+//! A change touches *regions* `(rule, variable, vertex)`: the bindings of the rule with the
+//! variable bound to the vertex. A vertex whose relation membership changed touches the
+//! regions of the variables of that relation; an edge touches the regions of the variables
+//! at its ends in every rule that has an edge (positive or negated) with its label; a vertex
+//! entering or leaving the relation of a negation's free end touches the regions of its
+//! neighbours at the bound end. Each touched region is recomputed on the new graph and
+//! compared with the activations stored for it.
+
+use super::compiled::Compiled;
+use super::eval::{Binding, anchored};
+use crate::compile::ir::{End, RelationId, Var};
+use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+/// A rule firing for a binding.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Activation {
+    /// Index of the rule in the rule set.
+    pub rule: u32,
+    /// The bound vertices, in the rule's variable order.
+    pub binding: Binding,
+}
+
+/// Activations that appeared and disappeared in one batch, in a deterministic order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Delta {
+    /// New activations.
+    pub appeared: Vec<Activation>,
+    /// Activations that no longer hold.
+    pub disappeared: Vec<Activation>,
+}
+
+/// The incremental evaluator's state: the current activations and relation memberships.
+#[derive(Debug, Default)]
+pub struct Incremental {
+    active: HashSet<Activation>,
+    /// Activations by (rule, vertex) for every vertex they bind.
+    by_vertex: HashMap<(u32, VertexId), HashSet<Activation>>,
+    /// Relation memberships per vertex.
+    membership: HashMap<VertexId, Vec<RelationId>>,
+    /// Rules and variables per relation; rules and negations per label.
+    uses: Uses,
+}
+
+#[derive(Debug, Default)]
+struct Uses {
+    vars_of_relation: HashMap<RelationId, Vec<(usize, Var)>>,
+    /// (rule, source var, target var) of positive edges per label.
+    edges_of_label: HashMap<Label, Vec<(usize, Var, Var)>>,
+    /// (rule, negation index) per label.
+    negations_of_label: HashMap<Label, Vec<(usize, usize)>>,
+    /// (rule, negation index, free end is the source) per free-end relation.
+    free_ends: HashMap<RelationId, Vec<(usize, usize, bool)>>,
+}
+
+impl Uses {
+    fn new(c: &Compiled) -> Uses {
+        let mut u = Uses::default();
+        for (r, rule) in c.rules.iter().enumerate() {
+            for (v, rel) in rule.relations.iter().enumerate() {
+                u.vars_of_relation.entry(*rel).or_default().push((r, Var(v as u32)));
+            }
+            for &(s, t, label) in &rule.edges {
+                u.edges_of_label.entry(label).or_default().push((r, s, t));
+            }
+            for (k, n) in rule.negations.iter().enumerate() {
+                u.negations_of_label.entry(n.label).or_default().push((r, k));
+                if let End::Free { relation, .. } = &n.source {
+                    u.free_ends.entry(*relation).or_default().push((r, k, true));
+                }
+                if let End::Free { relation, .. } = &n.target {
+                    u.free_ends.entry(*relation).or_default().push((r, k, false));
+                }
+            }
+        }
+        u
+    }
+}
+
+impl Incremental {
+    /// An empty state for `c` (no vertex evaluated yet).
+    pub fn new(c: &Compiled) -> Incremental {
+        Incremental { uses: Uses::new(c), ..Incremental::default() }
+    }
+
+    /// The current activations, sorted.
+    pub fn activations(&self) -> BTreeSet<Activation> {
+        self.active.iter().cloned().collect()
+    }
+
+    /// Applies a batch of changes (already made to `graph`) and returns what they changed.
+    pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
+        let mut regions: BTreeSet<(usize, Var, VertexId)> = BTreeSet::new();
+        let mut touched: BTreeSet<VertexId> = BTreeSet::new();
+        for change in changes {
+            match change {
+                GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => {
+                    touched.insert(*v);
+                }
+                GraphChange::VertexUpdated { id, .. } => {
+                    touched.insert(*id);
+                }
+                GraphChange::VertexRemoved { id, .. } => {
+                    touched.insert(*id);
+                }
+                GraphChange::EdgeAdded(k)
+                | GraphChange::EdgeDeleted(k)
+                | GraphChange::EdgeRemoved(k) => {
+                    self.edge_regions(c, *k, &mut regions);
+                }
+            }
+        }
+        for v in touched {
+            let now: Vec<RelationId> = (0..c.relation_count())
+                .map(|r| RelationId(r as u32))
+                .filter(|&r| c.member(r, graph, v))
+                .collect();
+            let before = self.membership.get(&v).cloned().unwrap_or_default();
+            if now == before {
+                continue;
+            }
+            let changed =
+                now.iter().chain(before.iter()).filter(|r| now.contains(r) != before.contains(r));
+            for rel in changed {
+                for &(r, var) in self.uses.vars_of_relation.get(rel).into_iter().flatten() {
+                    regions.insert((r, var, v));
+                }
+                for &(r, k, free_is_source) in self.uses.free_ends.get(rel).into_iter().flatten() {
+                    let n = &c.rules[r].negations[k];
+                    let (bound_end, neighbours): (&End, Vec<VertexId>) = if free_is_source {
+                        (&n.target, graph_out_all(graph, v, n.label))
+                    } else {
+                        (&n.source, graph_in_all(graph, v, n.label))
+                    };
+                    if let End::Bound(var) = bound_end {
+                        for w in neighbours {
+                            regions.insert((r, *var, w));
+                        }
+                    }
+                }
+            }
+            if now.is_empty() {
+                self.membership.remove(&v);
+            } else {
+                self.membership.insert(v, now);
+            }
+        }
+        let mut appeared: BTreeSet<Activation> = BTreeSet::new();
+        let mut disappeared: BTreeSet<Activation> = BTreeSet::new();
+        for (r, var, v) in regions {
+            let fresh: HashSet<Activation> = anchored(c, r, var, v, graph)
+                .into_iter()
+                .map(|binding| Activation { rule: r as u32, binding })
+                .collect();
+            let stale: Vec<Activation> = self
+                .by_vertex
+                .get(&(r as u32, v))
+                .into_iter()
+                .flatten()
+                .filter(|a| a.binding[var.0 as usize] == v)
+                .cloned()
+                .collect();
+            for a in stale {
+                if !fresh.contains(&a) && self.remove(&a) && !appeared.remove(&a) {
+                    disappeared.insert(a);
+                }
+            }
+            for a in fresh {
+                if self.insert(a.clone()) && !disappeared.remove(&a) {
+                    appeared.insert(a);
+                }
+            }
+        }
+        Delta {
+            appeared: appeared.into_iter().collect(),
+            disappeared: disappeared.into_iter().collect(),
+        }
+    }
+
+    fn edge_regions(
+        &self,
+        c: &Compiled,
+        k: EdgeKey,
+        regions: &mut BTreeSet<(usize, Var, VertexId)>,
+    ) {
+        for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
+            regions.insert((r, s, k.source));
+        }
+        for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
+            let neg = &c.rules[r].negations[n];
+            match (&neg.source, &neg.target) {
+                (End::Bound(s), _) => {
+                    regions.insert((r, *s, k.source));
+                }
+                (_, End::Bound(t)) => {
+                    regions.insert((r, *t, k.target));
+                }
+                // Both ends free: any binding of the rule may change.
+                _ => {
+                    for a in self.active.iter().filter(|a| a.rule as usize == r) {
+                        regions.insert((r, Var(0), a.binding[0]));
+                    }
+                }
+            }
+        }
+    }
+
+    fn insert(&mut self, a: Activation) -> bool {
+        if !self.active.insert(a.clone()) {
+            return false;
+        }
+        for v in a.binding.iter() {
+            self.by_vertex.entry((a.rule, *v)).or_default().insert(a.clone());
+        }
+        true
+    }
+
+    fn remove(&mut self, a: &Activation) -> bool {
+        if !self.active.remove(a) {
+            return false;
+        }
+        for v in a.binding.iter() {
+            if let Some(set) = self.by_vertex.get_mut(&(a.rule, *v)) {
+                set.remove(a);
+                if set.is_empty() {
+                    self.by_vertex.remove(&(a.rule, *v));
+                }
+            }
+        }
+        true
+    }
+}
+
+/// Targets of live edges with `label` leaving `v`.
+fn graph_out_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
+    graph.out_neighbours(v, label).collect()
+}
+
+/// Sources of live edges with `label` entering `v`.
+fn graph_in_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
+    graph.in_neighbours(v, label).collect()
+}

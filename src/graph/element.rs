@@ -1,0 +1,243 @@
+//! Vertices, edges and their ids.
+
+use std::fmt;
+
+use super::names;
+use super::{Props, Sym, Value};
+
+/// A vertex's index in its graph. Ids are dense, so side tables can be `Vec`s; the id of a
+/// hard-removed vertex may be reused by a later one (see [`super::GraphChange::VertexRemoved`]).
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VertexId(pub(crate) u32);
+
+impl VertexId {
+    /// The dense index of this vertex.
+    pub fn index(self) -> u32 {
+        self.0
+    }
+}
+
+impl fmt::Debug for VertexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+impl fmt::Display for VertexId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// An edge label (Vitrage's `relationship_type`), interned in the graph's interner.
+///
+/// Labels are not a closed set: datasources and templates may use any string. The standard
+/// ones are constants such as [`Label::CONTAINS`].
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct Label(pub(crate) Sym);
+
+impl Label {
+    /// The interned text of this label.
+    pub fn sym(self) -> Sym {
+        self.0
+    }
+}
+
+/// Vitrage's `vitrage_category`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub enum Category {
+    /// `RESOURCE`: a host, an instance, a switch...
+    Resource,
+    /// `ALARM`: an alarm from a monitor, or one deduced by a template (`vitrage`).
+    Alarm,
+}
+
+impl Category {
+    /// The interned category name, `RESOURCE` or `ALARM`.
+    pub fn sym(self) -> Sym {
+        match self {
+            Category::Resource => names::CATEGORY_RESOURCE,
+            Category::Alarm => names::CATEGORY_ALARM,
+        }
+    }
+
+    /// Parses `RESOURCE` or `ALARM` (exact case, as Vitrage writes them).
+    pub fn parse(s: &str) -> Option<Category> {
+        match s {
+            "RESOURCE" => Some(Category::Resource),
+            "ALARM" => Some(Category::Alarm),
+            _ => None,
+        }
+    }
+}
+
+/// A directed, labelled edge. The graph is a multigraph over labels: two vertices can be joined
+/// by one edge per label and direction, so the key identifies the edge.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub struct EdgeKey {
+    /// Where the edge starts (the alarm of `on`, the host of `contains`).
+    pub source: VertexId,
+    /// Where the edge ends.
+    pub target: VertexId,
+    /// The relationship type.
+    pub label: Label,
+}
+
+impl fmt::Display for EdgeKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} -[label {}]-> {}", self.source, self.label.0.index(), self.target)
+    }
+}
+
+/// A stored edge, live or soft-deleted.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Edge {
+    /// Its key.
+    pub key: EdgeKey,
+    /// Its `vitrage_is_deleted`.
+    pub is_deleted: bool,
+}
+
+impl Edge {
+    /// The value of an edge property: `relationship_type` and `vitrage_is_deleted`, the only
+    /// edge properties templates can test.
+    pub fn get(&self, key: Sym) -> Option<Value> {
+        match key {
+            names::RELATIONSHIP_TYPE => Some(Value::Str(self.key.label.0)),
+            names::VITRAGE_IS_DELETED => Some(Value::Bool(self.is_deleted)),
+            _ => None,
+        }
+    }
+}
+
+/// What a new vertex is made of; see [`super::Graph::add_vertex`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewVertex {
+    /// Resource or alarm.
+    pub category: Category,
+    /// The datasource type (`nova.host`, `zabbix`, `vitrage`...).
+    pub vitrage_type: Sym,
+    /// The entity's identity within its type, which with the type identifies it across
+    /// updates: Vitrage's entity key is `<category>:<vitrage_type>:<entity id>`, as in
+    /// `RESOURCE:nova.host:host-1` or `ALARM:vitrage:<alarm name>:<target id>`. For a resource
+    /// it is its `id`; passing the same symbol as the `id` property stores the text once.
+    pub entity_id: Sym,
+    /// Whether the vertex is known only as a neighbour reference.
+    pub is_placeholder: bool,
+    /// Every other property. The four properties held by the vertex itself
+    /// (`vitrage_category`, `vitrage_type`, `vitrage_is_deleted`, `vitrage_is_placeholder`)
+    /// are refused here.
+    pub props: Props,
+}
+
+/// A stored vertex, live or soft-deleted.
+///
+/// The category, type and flags are fields rather than properties, so that indexes cannot
+/// disagree with them; [`Vertex::get`] still answers for them as Vitrage properties.
+#[derive(Clone, Debug)]
+pub struct Vertex {
+    pub(crate) vitrage_type: Sym,
+    pub(crate) entity_id: Sym,
+    pub(crate) category: Category,
+    pub(crate) is_deleted: bool,
+    pub(crate) is_placeholder: bool,
+    pub(crate) props: Props,
+    /// Incident edges in both directions, sorted by (direction, label, other end); see
+    /// [`Adj`].
+    pub(crate) adj: Vec<Adj>,
+}
+
+impl Vertex {
+    /// `vitrage_category`.
+    pub fn category(&self) -> Category {
+        self.category
+    }
+
+    /// `vitrage_type`.
+    pub fn vitrage_type(&self) -> Sym {
+        self.vitrage_type
+    }
+
+    /// The entity's identity within its type; see [`NewVertex::entity_id`].
+    pub fn entity_id(&self) -> Sym {
+        self.entity_id
+    }
+
+    /// `vitrage_is_deleted`.
+    pub fn is_deleted(&self) -> bool {
+        self.is_deleted
+    }
+
+    /// `vitrage_is_placeholder`.
+    pub fn is_placeholder(&self) -> bool {
+        self.is_placeholder
+    }
+
+    /// The properties other than the four held in fields.
+    pub fn props(&self) -> &Props {
+        &self.props
+    }
+
+    /// The value of any Vitrage property, including `vitrage_category`, `vitrage_type`,
+    /// `vitrage_is_deleted` and `vitrage_is_placeholder`.
+    pub fn get(&self, key: Sym) -> Option<Value> {
+        match key {
+            names::VITRAGE_CATEGORY => Some(Value::Str(self.category.sym())),
+            names::VITRAGE_TYPE => Some(Value::Str(self.vitrage_type)),
+            names::VITRAGE_IS_DELETED => Some(Value::Bool(self.is_deleted)),
+            names::VITRAGE_IS_PLACEHOLDER => Some(Value::Bool(self.is_placeholder)),
+            _ => self.props.get(key),
+        }
+    }
+
+    /// The symbol of a string property; `None` when it is absent or not a string.
+    pub fn get_str(&self, key: Sym) -> Option<Sym> {
+        self.get(key).and_then(Value::as_str)
+    }
+
+    /// Whether this vertex is neither deleted nor a placeholder: the vertices that template
+    /// entities can match.
+    pub fn is_matchable(&self) -> bool {
+        !self.is_deleted && !self.is_placeholder
+    }
+}
+
+/// Whether an adjacency entry is an edge leaving or entering its vertex.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+pub(crate) enum Dir {
+    Out,
+    In,
+}
+
+/// One edge as seen from one of its ends: 12 bytes, stored once at each end.
+///
+/// The deleted flag is kept at both ends so that live neighbours can be listed without
+/// looking anything up elsewhere; [`super::Graph`] updates both copies together.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Adj {
+    pub(crate) dir: Dir,
+    pub(crate) label: Label,
+    pub(crate) other: VertexId,
+    pub(crate) is_deleted: bool,
+}
+
+impl Adj {
+    /// The sort key of adjacency lists.
+    pub(crate) fn order(&self) -> (Dir, Label, VertexId) {
+        (self.dir, self.label, self.other)
+    }
+
+    /// Whether this is the `In` entry of a self-loop at `owner`. A self-loop appears twice in
+    /// its vertex's list; code that walks a list to act on each edge once skips this copy.
+    pub(crate) fn is_loop_mirror(&self, owner: VertexId) -> bool {
+        self.dir == Dir::In && self.other == owner
+    }
+
+    /// The key of the edge this entry belongs to, given the vertex that holds the entry.
+    pub(crate) fn edge_key(&self, owner: VertexId) -> EdgeKey {
+        match self.dir {
+            Dir::Out => EdgeKey { source: owner, target: self.other, label: self.label },
+            Dir::In => EdgeKey { source: self.other, target: owner, label: self.label },
+        }
+    }
+}

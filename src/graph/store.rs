@@ -1,0 +1,506 @@
+//! The graph itself: vertex storage, adjacency, indexes, mutations and the change log.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
+
+use super::element::{Adj, Dir};
+use super::intern::Interner;
+use super::names;
+use super::{
+    Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
+};
+
+/// The entity graph: resources and alarms as vertices, directed labelled edges between them.
+///
+/// Deletes are soft by default, as in Vitrage: a deleted vertex or edge keeps its data with
+/// `vitrage_is_deleted: true` but leaves the live indexes (by type, by label, live neighbours).
+/// Hard removal ([`Graph::remove_vertex`], [`Graph::remove_edge`]) frees it.
+///
+/// Every mutation appends what it did to a change log ([`GraphChange`]); the evaluator drains
+/// it with [`Graph::take_changes`] after each batch.
+#[derive(Debug)]
+pub struct Graph {
+    interner: Interner,
+    /// Vertex storage indexed by [`VertexId`]; `None` marks a freed slot.
+    slots: Vec<Option<Vertex>>,
+    /// Freed slots, reused before the storage grows.
+    free: Vec<VertexId>,
+    /// The newest vertex of each `(vitrage_type, entity_id)`, live or soft-deleted. The table
+    /// holds only ids (4 bytes an entry) and compares keys through vertex storage.
+    by_key: HashTable<VertexId>,
+    key_hasher: RandomState,
+    /// Live vertices (placeholders included) by `vitrage_type`.
+    by_type: BTreeMap<Sym, BTreeSet<VertexId>>,
+    /// Live edges by label, as sorted `(source, target)` pairs.
+    by_label: BTreeMap<Label, BTreeSet<(VertexId, VertexId)>>,
+    live_vertices: usize,
+    live_edges: usize,
+    changes: Vec<GraphChange>,
+}
+
+impl Default for Graph {
+    fn default() -> Self {
+        Graph::new()
+    }
+}
+
+impl Graph {
+    /// An empty graph whose interner holds the well-known names of [`super::names`].
+    pub fn new() -> Graph {
+        Graph {
+            interner: Interner::with_seed(names::SEED),
+            slots: Vec::new(),
+            free: Vec::new(),
+            by_key: HashTable::new(),
+            key_hasher: RandomState::new(),
+            by_type: BTreeMap::new(),
+            by_label: BTreeMap::new(),
+            live_vertices: 0,
+            live_edges: 0,
+            changes: Vec::new(),
+        }
+    }
+
+    /// The interner, for looking strings up without adding them.
+    pub fn interner(&self) -> &Interner {
+        &self.interner
+    }
+
+    /// Interns `s`; see [`Interner::intern`].
+    pub fn intern(&mut self, s: &str) -> Result<Sym, GraphError> {
+        self.interner.intern(s)
+    }
+
+    /// Interns `s` as a string [`Value`].
+    pub fn str_value(&mut self, s: &str) -> Result<Value, GraphError> {
+        Ok(Value::Str(self.interner.intern(s)?))
+    }
+
+    /// Interns `s` as an edge label.
+    pub fn label(&mut self, s: &str) -> Result<Label, GraphError> {
+        Ok(Label(self.interner.intern(s)?))
+    }
+
+    /// The text of `sym`.
+    pub fn resolve(&self, sym: Sym) -> &str {
+        self.interner.resolve(sym)
+    }
+
+    // ----- Vertices -----------------------------------------------------------------------
+
+    /// Adds a live vertex and records [`GraphChange::VertexAdded`].
+    ///
+    /// The type and entity id of a soft-deleted vertex may be reused: the new vertex gets a new
+    /// id, and the key now finds it, as Vitrage gives a re-raised alarm a new `vitrage_id`.
+    pub fn add_vertex(&mut self, new: NewVertex) -> Result<VertexId, GraphError> {
+        if let Some((key, _)) = new.props.iter().find(|&(key, _)| is_reserved(key)) {
+            return Err(GraphError::ReservedProperty(reserved_name(key)));
+        }
+        let previous = self.vertex_by_key(new.vitrage_type, new.entity_id);
+        if let Some(existing) = previous
+            && self.vertex(existing).is_some_and(|v| !v.is_deleted)
+        {
+            return Err(GraphError::DuplicateKey {
+                vitrage_type: self.resolve(new.vitrage_type).to_owned(),
+                entity_id: self.resolve(new.entity_id).to_owned(),
+                existing,
+            });
+        }
+        let vertex = Vertex {
+            vitrage_type: new.vitrage_type,
+            entity_id: new.entity_id,
+            category: new.category,
+            is_deleted: false,
+            is_placeholder: new.is_placeholder,
+            props: new.props,
+            adj: Vec::new(),
+        };
+        let id = match self.free.pop() {
+            Some(id) => {
+                self.slots[id.0 as usize] = Some(vertex);
+                id
+            }
+            None => {
+                let id = VertexId(
+                    u32::try_from(self.slots.len()).map_err(|_| GraphError::TooManyVertices)?,
+                );
+                self.slots.push(Some(vertex));
+                id
+            }
+        };
+        let hash = self.key_hasher.hash_one((new.vitrage_type, new.entity_id));
+        match previous.and_then(|old| self.by_key.find_mut(hash, |&v| v == old)) {
+            Some(slot) => *slot = id,
+            None => {
+                let (slots, hasher) = (&self.slots, &self.key_hasher);
+                self.by_key.insert_unique(hash, id, |&v| key_hash(hasher, slots, v));
+            }
+        }
+        self.by_type.entry(new.vitrage_type).or_default().insert(id);
+        self.live_vertices += 1;
+        self.changes.push(GraphChange::VertexAdded(id));
+        Ok(id)
+    }
+
+    /// Merges `updates` into a live vertex's properties and records
+    /// [`GraphChange::VertexUpdated`] if anything changed; returns whether it did.
+    ///
+    /// As in Vitrage, a [`Value::Null`] update removes the property. `vitrage_is_placeholder`
+    /// may be given as a boolean (`set_state` clears it); the other properties held by the
+    /// vertex itself are refused.
+    pub fn update_vertex(&mut self, id: VertexId, updates: Props) -> Result<bool, GraphError> {
+        let mut placeholder = None;
+        for (key, value) in updates.iter().filter(|&(key, _)| is_reserved(key)) {
+            match (key, value) {
+                (names::VITRAGE_IS_PLACEHOLDER, Value::Bool(b)) => placeholder = Some(b),
+                _ => return Err(GraphError::ReservedProperty(reserved_name(key))),
+            }
+        }
+        let vertex = self.live_vertex_mut(id)?;
+        let updates = if placeholder.is_some() {
+            Props::from_pairs(updates.iter().filter(|&(key, _)| !is_reserved(key)))
+        } else {
+            updates
+        };
+        let merged = vertex.props.merged(&updates);
+        let was_placeholder = vertex.is_placeholder;
+        let new_placeholder = placeholder.unwrap_or(was_placeholder);
+        if merged.is_none() && new_placeholder == was_placeholder {
+            return Ok(false);
+        }
+        vertex.is_placeholder = new_placeholder;
+        let before = match merged {
+            Some(props) => std::mem::replace(&mut vertex.props, props),
+            None => vertex.props.clone(),
+        };
+        self.changes.push(GraphChange::VertexUpdated { id, before, was_placeholder });
+        Ok(true)
+    }
+
+    /// Soft-deletes a vertex and its live edges; returns `false` if it was already deleted.
+    pub fn delete_vertex(&mut self, id: VertexId) -> Result<bool, GraphError> {
+        let vertex = self.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
+        if vertex.is_deleted {
+            return Ok(false);
+        }
+        let live: Vec<EdgeKey> = vertex
+            .adj
+            .iter()
+            .filter(|a| !a.is_deleted && !a.is_loop_mirror(id))
+            .map(|a| a.edge_key(id))
+            .collect();
+        for key in live {
+            self.set_edge_deleted(key, true)?;
+        }
+        let vertex = self.live_vertex_mut(id)?;
+        vertex.is_deleted = true;
+        let vitrage_type = vertex.vitrage_type;
+        remove_from_index(&mut self.by_type, vitrage_type, &id);
+        self.live_vertices -= 1;
+        self.changes.push(GraphChange::VertexDeleted(id));
+        Ok(true)
+    }
+
+    /// Removes a vertex and all its edges from the graph, soft-deleting it first if it is
+    /// live, so the change log shows the live graph shrinking before storage is freed.
+    pub fn remove_vertex(&mut self, id: VertexId) -> Result<(), GraphError> {
+        self.delete_vertex(id)?;
+        let vertex = self.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
+        let (vitrage_type, entity_id) = (vertex.vitrage_type, vertex.entity_id);
+        let edges: Vec<EdgeKey> =
+            vertex.adj.iter().filter(|a| !a.is_loop_mirror(id)).map(|a| a.edge_key(id)).collect();
+        for edge in edges {
+            self.remove_edge(edge)?;
+        }
+        // The key may already find a newer vertex, whose entry must stay.
+        let hash = self.key_hasher.hash_one((vitrage_type, entity_id));
+        if let Ok(entry) = self.by_key.find_entry(hash, |&v| v == id) {
+            entry.remove();
+        }
+        self.slots[id.0 as usize] = None;
+        self.free.push(id);
+        self.changes.push(GraphChange::VertexRemoved { id, vitrage_type, entity_id });
+        Ok(())
+    }
+
+    // ----- Edges --------------------------------------------------------------------------
+
+    /// Adds a live edge between two live vertices, or makes a soft-deleted one live again, and
+    /// records [`GraphChange::EdgeAdded`]; returns `false` if the edge was already live.
+    pub fn add_edge(&mut self, key: EdgeKey) -> Result<bool, GraphError> {
+        self.live_vertex(key.source)?;
+        self.live_vertex(key.target)?;
+        if self.find_out(key).is_some() {
+            return self.set_edge_deleted(key, false);
+        }
+        let out = Adj { dir: Dir::Out, label: key.label, other: key.target, is_deleted: false };
+        let inc = Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false };
+        insert_adj(&mut self.live_vertex_mut(key.source)?.adj, out);
+        insert_adj(&mut self.live_vertex_mut(key.target)?.adj, inc);
+        self.by_label.entry(key.label).or_default().insert((key.source, key.target));
+        self.live_edges += 1;
+        self.changes.push(GraphChange::EdgeAdded(key));
+        Ok(true)
+    }
+
+    /// Soft-deletes an edge; returns `false` if it was already deleted.
+    pub fn delete_edge(&mut self, key: EdgeKey) -> Result<bool, GraphError> {
+        self.set_edge_deleted(key, true)
+    }
+
+    /// Removes an edge from the graph, soft-deleting it first if it is live.
+    pub fn remove_edge(&mut self, key: EdgeKey) -> Result<(), GraphError> {
+        self.set_edge_deleted(key, true)?;
+        for (owner, probe) in [(key.source, out_probe(key)), (key.target, in_probe(key))] {
+            let adj = &mut self.vertex_mut(owner)?.adj;
+            if let Ok(pos) = adj.binary_search_by_key(&probe.order(), Adj::order) {
+                adj.remove(pos);
+            }
+        }
+        self.changes.push(GraphChange::EdgeRemoved(key));
+        Ok(())
+    }
+
+    // ----- Change log ---------------------------------------------------------------------
+
+    /// The changes recorded since the last [`Graph::take_changes`].
+    pub fn changes(&self) -> &[GraphChange] {
+        &self.changes
+    }
+
+    /// Returns and clears the recorded changes. Drain them after every batch: the log grows
+    /// with every mutation until it is taken.
+    pub fn take_changes(&mut self) -> Vec<GraphChange> {
+        std::mem::take(&mut self.changes)
+    }
+
+    // ----- Queries ------------------------------------------------------------------------
+
+    /// A stored vertex, live or soft-deleted.
+    pub fn vertex(&self, id: VertexId) -> Option<&Vertex> {
+        self.slots.get(id.0 as usize)?.as_ref()
+    }
+
+    /// The newest vertex with this type and entity id, live or soft-deleted.
+    pub fn vertex_by_key(&self, vitrage_type: Sym, entity_id: Sym) -> Option<VertexId> {
+        let hash = self.key_hasher.hash_one((vitrage_type, entity_id));
+        let found = self.by_key.find(hash, |&v| {
+            self.vertex(v)
+                .is_some_and(|v| v.vitrage_type == vitrage_type && v.entity_id == entity_id)
+        });
+        found.copied()
+    }
+
+    /// [`Graph::vertex_by_key`] by text.
+    pub fn find_vertex(&self, vitrage_type: &str, entity_id: &str) -> Option<VertexId> {
+        self.vertex_by_key(self.interner.get(vitrage_type)?, self.interner.get(entity_id)?)
+    }
+
+    /// Every stored vertex, live or soft-deleted, in id order.
+    pub fn vertices(&self) -> impl Iterator<Item = (VertexId, &Vertex)> + '_ {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, slot)| Some((VertexId(i as u32), slot.as_ref()?)))
+    }
+
+    /// The live vertices (placeholders included) of a type, in id order.
+    pub fn vertices_of_type(&self, vitrage_type: Sym) -> impl Iterator<Item = VertexId> + '_ {
+        self.by_type.get(&vitrage_type).into_iter().flatten().copied()
+    }
+
+    /// The types that have live vertices.
+    pub fn vertex_types(&self) -> impl Iterator<Item = Sym> + '_ {
+        self.by_type.keys().copied()
+    }
+
+    /// A stored edge, live or soft-deleted.
+    pub fn edge(&self, key: EdgeKey) -> Option<Edge> {
+        let adj = self.find_out(key)?;
+        Some(Edge { key, is_deleted: adj.is_deleted })
+    }
+
+    /// Every live edge with `label`, as `(source, target)` pairs in sorted order.
+    pub fn edges_with_label(
+        &self,
+        label: Label,
+    ) -> impl Iterator<Item = (VertexId, VertexId)> + '_ {
+        self.by_label.get(&label).into_iter().flatten().copied()
+    }
+
+    /// The labels that have live edges.
+    pub fn labels(&self) -> impl Iterator<Item = Label> + '_ {
+        self.by_label.keys().copied()
+    }
+
+    /// Targets of the live edges with `label` leaving `id`, in id order.
+    pub fn out_neighbours(
+        &self,
+        id: VertexId,
+        label: Label,
+    ) -> impl Iterator<Item = VertexId> + '_ {
+        self.live_adj(id, Dir::Out, label)
+    }
+
+    /// Sources of the live edges with `label` entering `id`, in id order.
+    pub fn in_neighbours(&self, id: VertexId, label: Label) -> impl Iterator<Item = VertexId> + '_ {
+        self.live_adj(id, Dir::In, label)
+    }
+
+    /// Every stored edge at `id`, in either direction, live or soft-deleted. A self-loop is
+    /// listed twice.
+    pub fn incident_edges(&self, id: VertexId) -> impl Iterator<Item = Edge> + '_ {
+        let adj = self.vertex(id).map(|v| v.adj.as_slice()).unwrap_or_default();
+        adj.iter().map(move |a| Edge { key: a.edge_key(id), is_deleted: a.is_deleted })
+    }
+
+    /// The number of live vertices.
+    pub fn live_vertex_count(&self) -> usize {
+        self.live_vertices
+    }
+
+    /// The number of live edges.
+    pub fn live_edge_count(&self) -> usize {
+        self.live_edges
+    }
+
+    /// The number of stored vertices, live or soft-deleted.
+    pub fn vertex_count(&self) -> usize {
+        self.slots.len() - self.free.len()
+    }
+
+    // ----- Internals ----------------------------------------------------------------------
+
+    fn vertex_mut(&mut self, id: VertexId) -> Result<&mut Vertex, GraphError> {
+        self.slots
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(GraphError::NoSuchVertex(id))
+    }
+
+    fn live_vertex(&self, id: VertexId) -> Result<&Vertex, GraphError> {
+        let vertex = self.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
+        if vertex.is_deleted {
+            return Err(GraphError::VertexDeleted(id));
+        }
+        Ok(vertex)
+    }
+
+    fn live_vertex_mut(&mut self, id: VertexId) -> Result<&mut Vertex, GraphError> {
+        let vertex = self.vertex_mut(id)?;
+        if vertex.is_deleted {
+            return Err(GraphError::VertexDeleted(id));
+        }
+        Ok(vertex)
+    }
+
+    /// The source's entry for `key`, which holds the edge's deleted flag.
+    fn find_out(&self, key: EdgeKey) -> Option<&Adj> {
+        let adj = &self.vertex(key.source)?.adj;
+        let pos = adj.binary_search_by_key(&out_probe(key).order(), Adj::order).ok()?;
+        adj.get(pos)
+    }
+
+    /// Sets the deleted flag of a stored edge at both ends, keeps the label index and counts
+    /// in step, and records the change; returns whether the flag changed.
+    fn set_edge_deleted(&mut self, key: EdgeKey, deleted: bool) -> Result<bool, GraphError> {
+        let current = self.find_out(key).ok_or(GraphError::NoSuchEdge(key))?.is_deleted;
+        if current == deleted {
+            return Ok(false);
+        }
+        for (owner, probe) in [(key.source, out_probe(key)), (key.target, in_probe(key))] {
+            let adj = &mut self.vertex_mut(owner)?.adj;
+            if let Ok(pos) = adj.binary_search_by_key(&probe.order(), Adj::order) {
+                adj[pos].is_deleted = deleted;
+            }
+        }
+        if deleted {
+            remove_from_index(&mut self.by_label, key.label, &(key.source, key.target));
+            self.live_edges -= 1;
+            self.changes.push(GraphChange::EdgeDeleted(key));
+        } else {
+            self.by_label.entry(key.label).or_default().insert((key.source, key.target));
+            self.live_edges += 1;
+            self.changes.push(GraphChange::EdgeAdded(key));
+        }
+        Ok(true)
+    }
+
+    fn live_adj(
+        &self,
+        id: VertexId,
+        dir: Dir,
+        label: Label,
+    ) -> impl Iterator<Item = VertexId> + '_ {
+        let adj = self.vertex(id).map(|v| v.adj.as_slice()).unwrap_or_default();
+        let start = adj.partition_point(|a| (a.dir, a.label) < (dir, label));
+        let len = adj[start..].partition_point(|a| (a.dir, a.label) == (dir, label));
+        adj[start..start + len].iter().filter(|a| !a.is_deleted).map(|a| a.other)
+    }
+}
+
+/// The hash of a stored vertex's key, for growing the key table.
+fn key_hash(hasher: &RandomState, slots: &[Option<Vertex>], id: VertexId) -> u64 {
+    match slots.get(id.0 as usize) {
+        Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),
+        // The table holds only stored vertices; any value keeps the table sound.
+        _ => 0,
+    }
+}
+
+/// Whether `key` is one of the properties a vertex holds in fields.
+fn is_reserved(key: Sym) -> bool {
+    matches!(
+        key,
+        names::VITRAGE_CATEGORY
+            | names::VITRAGE_TYPE
+            | names::VITRAGE_IS_DELETED
+            | names::VITRAGE_IS_PLACEHOLDER
+    )
+}
+
+fn reserved_name(key: Sym) -> &'static str {
+    match key {
+        names::VITRAGE_CATEGORY => "vitrage_category",
+        names::VITRAGE_TYPE => "vitrage_type",
+        names::VITRAGE_IS_DELETED => "vitrage_is_deleted",
+        _ => "vitrage_is_placeholder",
+    }
+}
+
+fn out_probe(key: EdgeKey) -> Adj {
+    Adj { dir: Dir::Out, label: key.label, other: key.target, is_deleted: false }
+}
+
+fn in_probe(key: EdgeKey) -> Adj {
+    Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false }
+}
+
+/// Inserts into a sorted adjacency list.
+///
+/// Most vertices have one to three edges, and a `Vec`'s first growth reserves four slots, so
+/// small lists grow one slot at a time; past eight entries the usual doubling keeps inserts
+/// amortised for hubs such as a zone containing thousands of hosts.
+fn insert_adj(adj: &mut Vec<Adj>, entry: Adj) {
+    let pos = adj.partition_point(|a| a.order() < entry.order());
+    if adj.len() == adj.capacity() && adj.len() < 8 {
+        adj.reserve_exact(1);
+    }
+    adj.insert(pos, entry);
+}
+
+/// Removes `item` from the set under `key`, dropping the set when it becomes empty so that the
+/// index's keys are exactly the types (or labels) that have live elements.
+fn remove_from_index<K: Ord, T: Ord>(index: &mut BTreeMap<K, BTreeSet<T>>, key: K, item: &T) {
+    if let Some(set) = index.get_mut(&key) {
+        set.remove(item);
+        if set.is_empty() {
+            index.remove(&key);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

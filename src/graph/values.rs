@@ -1,0 +1,304 @@
+//! State and severity normalisation with Vitrage's datasource value tables
+//! (vitrage-spec.md 7.3).
+//!
+//! Each datasource type has a table mapping raw values (`ACTIVE`, `high`...) to an operational
+//! value (`OK`, `CRITICAL`...) and a priority. Vitrage derives from them the
+//! `vitrage_aggregated_*` and `vitrage_operational_*` properties of every vertex, and its
+//! action tracker scores competing `set_state` and `raise_alarm` actions with the priorities.
+//! The tables ship in `data/datasource_values/`, one file per type in Vitrage's
+//! `datasources_values` format, and are compiled into the binary.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+use super::{Category, Graph, GraphError, Props, Value, VertexId, names};
+
+/// The shipped tables: file stem (the `vitrage_type`) and YAML text.
+const BUILTIN: &[(&str, &str)] = &[
+    ("aodh", include_str!("../../data/datasource_values/aodh.yaml")),
+    ("cetus.cluster", include_str!("../../data/datasource_values/cetus.cluster.yaml")),
+    ("cetus.pod", include_str!("../../data/datasource_values/cetus.pod.yaml")),
+    ("cinder.volume", include_str!("../../data/datasource_values/cinder.volume.yaml")),
+    ("collectd", include_str!("../../data/datasource_values/collectd.yaml")),
+    ("default", include_str!("../../data/datasource_values/default.yaml")),
+    ("doctor", include_str!("../../data/datasource_values/doctor.yaml")),
+    ("heat.stack", include_str!("../../data/datasource_values/heat.stack.yaml")),
+    ("kapacitor", include_str!("../../data/datasource_values/kapacitor.yaml")),
+    ("monasca", include_str!("../../data/datasource_values/monasca.yaml")),
+    ("nagios", include_str!("../../data/datasource_values/nagios.yaml")),
+    ("network.interface", include_str!("../../data/datasource_values/network.interface.yaml")),
+    ("neutron.network", include_str!("../../data/datasource_values/neutron.network.yaml")),
+    ("neutron.port", include_str!("../../data/datasource_values/neutron.port.yaml")),
+    ("nova.host", include_str!("../../data/datasource_values/nova.host.yaml")),
+    ("nova.instance", include_str!("../../data/datasource_values/nova.instance.yaml")),
+    ("nova.zone", include_str!("../../data/datasource_values/nova.zone.yaml")),
+    ("openstack.cluster", include_str!("../../data/datasource_values/openstack.cluster.yaml")),
+    ("prometheus", include_str!("../../data/datasource_values/prometheus.yaml")),
+    ("static", include_str!("../../data/datasource_values/static.yaml")),
+    ("static_physical", include_str!("../../data/datasource_values/static_physical.yaml")),
+    ("switch", include_str!("../../data/datasource_values/switch.yaml")),
+    ("trove.cluster", include_str!("../../data/datasource_values/trove.cluster.yaml")),
+    ("trove.instance", include_str!("../../data/datasource_values/trove.instance.yaml")),
+    ("vitrage", include_str!("../../data/datasource_values/vitrage.yaml")),
+    ("zabbix", include_str!("../../data/datasource_values/zabbix.yaml")),
+];
+
+/// The table used for types that have none.
+pub const DEFAULT_TABLE: &str = "default";
+/// The table of deduced alarms, which also scores `raise_alarm` actions.
+pub const VITRAGE_TABLE: &str = "vitrage";
+/// The operational value of a missing or unknown raw value.
+pub const NOT_AVAILABLE: &str = "N/A";
+
+/// Operational states a resource table may map to.
+const RESOURCE_STATES: &[&str] = &["OK", "TRANSIENT", "SUBOPTIMAL", "ERROR", "DELETED", "N/A"];
+/// Operational severities an alarm table may map to.
+const ALARM_SEVERITIES: &[&str] = &["CRITICAL", "SEVERE", "WARNING", "OK", "N/A"];
+
+/// Why a value table was rejected.
+#[derive(Debug, thiserror::Error)]
+pub enum ValuesError {
+    /// The file is not valid YAML in the expected shape.
+    #[error("datasource values `{table}`: {source}")]
+    Parse {
+        /// The table (file stem).
+        table: String,
+        /// The YAML error, with its location.
+        source: Box<serde_saphyr::Error>,
+    },
+    /// A category other than `RESOURCE` or `ALARM`.
+    #[error("datasource values `{table}`: unknown category `{category}`")]
+    Category {
+        /// The table.
+        table: String,
+        /// The category as written.
+        category: String,
+    },
+    /// An operational value that is not one of the category's (Vitrage's `_check_validity`).
+    #[error("datasource values `{table}`: `{value}` is not an operational value of its category")]
+    Operational {
+        /// The table.
+        table: String,
+        /// The operational value as written.
+        value: String,
+    },
+    /// A table the engine relies on (`default` or `vitrage`) is missing.
+    #[error("datasource values: table `{0}` is missing")]
+    Missing(&'static str),
+}
+
+/// One datasource's table: upper-cased raw value to (operational value, priority).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ValueTable {
+    /// Whether the table normalises resource states or alarm severities.
+    pub category: Category,
+    entries: HashMap<String, (String, u32)>,
+}
+
+impl ValueTable {
+    /// The operational value and priority of a raw value, compared upper-cased.
+    ///
+    /// A missing value, and any value not in the table, is `N/A` with priority 0, as Vitrage's
+    /// implicit `None` entry gives.
+    pub fn lookup(&self, raw: Option<&str>) -> (&str, u32) {
+        raw.and_then(|raw| self.entries.get(&raw.to_uppercase()))
+            .map_or((NOT_AVAILABLE, 0), |(operational, priority)| (operational, *priority))
+    }
+}
+
+/// The normalised form of a state or severity.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Normalised<'a> {
+    /// The winning raw value, upper-cased; `None` when there was no value.
+    pub aggregated: Option<String>,
+    /// Its operational value.
+    pub operational: &'a str,
+    /// Its priority.
+    pub priority: u32,
+}
+
+/// All datasource value tables, by `vitrage_type`.
+#[derive(Clone, Debug)]
+pub struct ValueTables {
+    tables: BTreeMap<String, ValueTable>,
+    default: ValueTable,
+}
+
+impl ValueTables {
+    /// The tables shipped in `data/datasource_values/`.
+    pub fn builtin() -> Result<ValueTables, Vec<ValuesError>> {
+        ValueTables::parse(BUILTIN.iter().copied())
+    }
+
+    /// Parses tables from `(vitrage_type, yaml text)` pairs, reporting every bad table.
+    pub fn parse<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ValueTables, Vec<ValuesError>> {
+        let mut tables = BTreeMap::new();
+        let mut errors = Vec::new();
+        for (name, text) in files {
+            match parse_table(name, text) {
+                Ok(table) => {
+                    tables.insert(name.to_owned(), table);
+                }
+                Err(error) => errors.push(error),
+            }
+        }
+        for required in [DEFAULT_TABLE, VITRAGE_TABLE] {
+            if !tables.contains_key(required) {
+                errors.push(ValuesError::Missing(required));
+            }
+        }
+        let Some(default) = tables.get(DEFAULT_TABLE).cloned() else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(ValueTables { tables, default })
+    }
+
+    /// The table of `vitrage_type`, if it has its own.
+    pub fn table(&self, vitrage_type: &str) -> Option<&ValueTable> {
+        self.tables.get(vitrage_type)
+    }
+
+    /// The table of `vitrage_type`, or the `default` table when it has none.
+    ///
+    /// Vitrage reports `undefined datasource` instead for a type that is a configured
+    /// datasource without a table; causeway has no datasource configuration, so every type
+    /// without a table uses `default`.
+    pub fn table_or_default(&self, vitrage_type: &str) -> &ValueTable {
+        self.tables.get(vitrage_type).unwrap_or(&self.default)
+    }
+
+    /// A resource's aggregated and operational state from its `state` and `vitrage_state`:
+    /// `vitrage_state` wins only with a strictly higher priority.
+    pub fn resource_state(
+        &self,
+        vitrage_type: &str,
+        state: Option<&str>,
+        vitrage_state: Option<&str>,
+    ) -> Normalised<'_> {
+        let table = self.table_or_default(vitrage_type);
+        let normalise = |raw: Option<&str>| {
+            let (operational, priority) = table.lookup(raw);
+            Normalised { aggregated: raw.map(str::to_uppercase), operational, priority }
+        };
+        let from_state = normalise(state);
+        let from_vitrage = normalise(vitrage_state);
+        if from_vitrage.priority > from_state.priority { from_vitrage } else { from_state }
+    }
+
+    /// An alarm's aggregated and operational severity from its `severity`.
+    pub fn alarm_severity(&self, vitrage_type: &str, severity: Option<&str>) -> Normalised<'_> {
+        let (operational, priority) = self.table_or_default(vitrage_type).lookup(severity);
+        Normalised { aggregated: severity.map(str::to_uppercase), operational, priority }
+    }
+
+    /// The action tracker's score of `set_state` with `state` on a target of `target_type`:
+    /// the state's priority in the target type's table (or `default`), 0 when unknown.
+    pub fn set_state_score(&self, target_type: &str, state: &str) -> u32 {
+        self.table_or_default(target_type).lookup(Some(state)).1
+    }
+
+    /// The action tracker's score of `raise_alarm` with `severity`: its priority in the
+    /// `vitrage` table, 0 when unknown.
+    pub fn raise_alarm_score(&self, severity: &str) -> u32 {
+        self.table(VITRAGE_TABLE).map_or(0, |table| table.lookup(Some(severity)).1)
+    }
+}
+
+/// Recomputes a live vertex's `vitrage_aggregated_*` and `vitrage_operational_*` properties
+/// from its raw state or severity, as Vitrage's processor does after every update; returns
+/// whether they changed.
+///
+/// A state or severity that is not a string (Vitrage would fail on it) counts as missing. A
+/// missing aggregated value removes the property, as Vitrage's update with `None` does.
+pub fn refresh_vertex(
+    graph: &mut Graph,
+    tables: &ValueTables,
+    id: VertexId,
+) -> Result<bool, GraphError> {
+    let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
+    let text = |key| vertex.get_str(key).map(|sym| graph.resolve(sym));
+    let vitrage_type = graph.resolve(vertex.vitrage_type());
+    let (normalised, keys) = match vertex.category() {
+        Category::Resource => (
+            tables.resource_state(vitrage_type, text(names::STATE), text(names::VITRAGE_STATE)),
+            (names::VITRAGE_AGGREGATED_STATE, names::VITRAGE_OPERATIONAL_STATE),
+        ),
+        Category::Alarm => (
+            tables.alarm_severity(vitrage_type, text(names::SEVERITY)),
+            (names::VITRAGE_AGGREGATED_SEVERITY, names::VITRAGE_OPERATIONAL_SEVERITY),
+        ),
+    };
+    let operational = normalised.operational.to_owned();
+    let aggregated = match normalised.aggregated {
+        Some(aggregated) => graph.str_value(&aggregated)?,
+        None => Value::Null,
+    };
+    let operational = graph.str_value(&operational)?;
+    graph.update_vertex(id, Props::from_pairs([(keys.0, aggregated), (keys.1, operational)]))
+}
+
+/// The YAML shape of a Vitrage `datasources_values` file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TableFile {
+    category: String,
+    values: Vec<PriorityGroup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PriorityGroup {
+    #[serde(rename = "aggregated values")]
+    aggregated_values: AggregatedValues,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AggregatedValues {
+    priority: u32,
+    #[serde(rename = "original values")]
+    original_values: Vec<OriginalValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OriginalValue {
+    name: String,
+    operational_value: String,
+}
+
+fn parse_table(name: &str, text: &str) -> Result<ValueTable, ValuesError> {
+    let file: TableFile = serde_saphyr::from_str(text).map_err(|source| ValuesError::Parse {
+        table: name.to_owned(),
+        source: Box::new(source),
+    })?;
+    let (category, allowed) = match Category::parse(&file.category) {
+        Some(Category::Resource) => (Category::Resource, RESOURCE_STATES),
+        Some(Category::Alarm) => (Category::Alarm, ALARM_SEVERITIES),
+        None => {
+            return Err(ValuesError::Category { table: name.to_owned(), category: file.category });
+        }
+    };
+    let mut entries = HashMap::new();
+    for group in file.values {
+        let priority = group.aggregated_values.priority;
+        for original in group.aggregated_values.original_values {
+            if !allowed.contains(&original.operational_value.as_str()) {
+                let value = original.operational_value;
+                return Err(ValuesError::Operational { table: name.to_owned(), value });
+            }
+            // As in Vitrage, a name listed twice keeps its last mapping.
+            entries.insert(original.name.to_uppercase(), (original.operational_value, priority));
+        }
+    }
+    Ok(ValueTable { category, entries })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,220 @@
+use std::sync::OnceLock;
+
+use super::*;
+
+/// The shipped tables, parsed once for all tests.
+fn tables() -> &'static ValueTables {
+    static TABLES: OnceLock<ValueTables> = OnceLock::new();
+    TABLES.get_or_init(|| match ValueTables::builtin() {
+        Ok(tables) => tables,
+        Err(errors) => panic!("shipped tables are invalid: {errors:?}"),
+    })
+}
+
+#[test]
+fn every_spec_table_ships_and_parses() {
+    let tables = tables();
+    let names: Vec<&str> = BUILTIN.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names.len(), 26);
+    for name in names {
+        assert!(tables.table(name).is_some(), "{name}");
+    }
+    assert_eq!(tables.table("zabbix").map(|t| t.category), Some(Category::Alarm));
+    assert_eq!(tables.table("nova.host").map(|t| t.category), Some(Category::Resource));
+}
+
+#[test]
+fn instance_suspended_is_suboptimal_60() {
+    let n = tables().resource_state("nova.instance", Some("SUSPENDED"), None);
+    assert_eq!(n.aggregated.as_deref(), Some("SUSPENDED"));
+    assert_eq!((n.operational, n.priority), ("SUBOPTIMAL", 60));
+}
+
+#[test]
+fn raw_values_are_compared_upper_cased() {
+    let n = tables().resource_state("nova.instance", Some("suspended"), None);
+    assert_eq!(n.aggregated.as_deref(), Some("SUSPENDED"));
+    assert_eq!((n.operational, n.priority), ("SUBOPTIMAL", 60));
+}
+
+#[test]
+fn vitrage_state_error_beats_available_on_host() {
+    let n = tables().resource_state("nova.host", Some("AVAILABLE"), Some("ERROR"));
+    assert_eq!(n.aggregated.as_deref(), Some("ERROR"));
+    assert_eq!((n.operational, n.priority), ("ERROR", 30));
+}
+
+#[test]
+fn vitrage_state_with_equal_priority_does_not_win() {
+    // `SUSPENDED` and `STOPPED` share priority 60 on instances, so the raw state stays.
+    let n = tables().resource_state("nova.instance", Some("SUSPENDED"), Some("STOPPED"));
+    assert_eq!(n.aggregated.as_deref(), Some("SUSPENDED"));
+    assert_eq!((n.operational, n.priority), ("SUBOPTIMAL", 60));
+}
+
+#[test]
+fn vitrage_state_with_lower_priority_does_not_win() {
+    let n = tables().resource_state("nova.host", Some("ERROR"), Some("SUBOPTIMAL"));
+    assert_eq!(n.aggregated.as_deref(), Some("ERROR"));
+}
+
+#[test]
+fn vitrage_state_beats_a_missing_state() {
+    let n = tables().resource_state("nova.host", None, Some("suboptimal"));
+    assert_eq!(n.aggregated.as_deref(), Some("SUBOPTIMAL"));
+    assert_eq!((n.operational, n.priority), ("SUBOPTIMAL", 20));
+}
+
+#[test]
+fn unknown_type_uses_default() {
+    let tables = tables();
+    let n = tables.resource_state("nic", Some("ACTIVE"), None);
+    assert_eq!((n.operational, n.priority), ("OK", 10));
+    // `nova.host` has its own table, without `ACTIVE`.
+    let n = tables.resource_state("nova.host", Some("ACTIVE"), None);
+    assert_eq!(n.aggregated.as_deref(), Some("ACTIVE"));
+    assert_eq!((n.operational, n.priority), ("N/A", 0));
+}
+
+#[test]
+fn missing_and_unknown_values_are_not_available() {
+    let tables = tables();
+    let n = tables.resource_state("nova.instance", None, None);
+    assert_eq!(n, Normalised { aggregated: None, operational: "N/A", priority: 0 });
+    let n = tables.resource_state("nova.instance", Some("melting"), None);
+    assert_eq!(n.aggregated.as_deref(), Some("MELTING"));
+    assert_eq!((n.operational, n.priority), ("N/A", 0));
+}
+
+#[test]
+fn alarm_severities() {
+    let tables = tables();
+    let n = tables.alarm_severity("zabbix", Some("high"));
+    assert_eq!(n.aggregated.as_deref(), Some("HIGH"));
+    assert_eq!((n.operational, n.priority), ("CRITICAL", 50));
+    let n = tables.alarm_severity("vitrage", Some("warning"));
+    assert_eq!(n.aggregated.as_deref(), Some("WARNING"));
+    assert_eq!((n.operational, n.priority), ("WARNING", 30));
+    let n = tables.alarm_severity("vitrage", Some("apocalyptic"));
+    assert_eq!((n.operational, n.priority), ("N/A", 0));
+    let n = tables.alarm_severity("aodh", Some("insufficient data"));
+    assert_eq!((n.operational, n.priority), ("N/A", 20));
+    let n = tables.alarm_severity("nagios", Some("DOWN"));
+    assert_eq!((n.operational, n.priority), ("CRITICAL", 40));
+}
+
+#[test]
+fn heat_stack_lists_each_action_status() {
+    let tables = tables();
+    for (raw, operational, priority) in [
+        ("CREATE_FAILED", "ERROR", 40),
+        ("suspend_in_progress", "TRANSIENT", 30),
+        ("RESUME_COMPLETE", "OK", 10),
+        ("ROLLBACK_FAILED", "N/A", 0),
+    ] {
+        let n = tables.resource_state("heat.stack", Some(raw), None);
+        assert_eq!((n.operational, n.priority), (operational, priority), "{raw}");
+    }
+}
+
+#[test]
+fn neutron_port_maps_the_literal_na() {
+    let n = tables().resource_state("neutron.port", Some("N/A"), None);
+    assert_eq!((n.operational, n.priority), ("N/A", 30));
+}
+
+#[test]
+fn tracker_scores() {
+    let tables = tables();
+    assert_eq!(tables.set_state_score("nova.host", "error"), 30);
+    assert_eq!(tables.set_state_score("nova.instance", "ERROR"), 70);
+    assert_eq!(tables.set_state_score("switch", "SUBOPTIMAL"), 20);
+    assert_eq!(tables.set_state_score("nic", "deleted"), 40);
+    assert_eq!(tables.set_state_score("nova.host", "BROKEN"), 0);
+    assert_eq!(tables.raise_alarm_score("critical"), 50);
+    assert_eq!(tables.raise_alarm_score("minor"), 30);
+    assert_eq!(tables.raise_alarm_score("high"), 0);
+}
+
+#[test]
+fn bad_tables_are_all_reported() {
+    let bad_category = "category: THING\nvalues: []\n";
+    let bad_operational = "category: ALARM\nvalues:\n  - aggregated values:\n      priority: 1\n      original values:\n        - name: x\n          operational_value: ERROR\n";
+    let bad_yaml = "category: RESOURCE\nvalues: [";
+    let Err(errors) =
+        ValueTables::parse([("a", bad_category), ("b", bad_operational), ("c", bad_yaml)])
+    else {
+        panic!("accepted bad tables");
+    };
+    assert!(matches!(errors[0], ValuesError::Category { .. }), "{errors:?}");
+    assert!(matches!(errors[1], ValuesError::Operational { .. }), "{errors:?}");
+    assert!(matches!(errors[2], ValuesError::Parse { .. }), "{errors:?}");
+    assert!(matches!(errors[3], ValuesError::Missing("default")), "{errors:?}");
+    assert!(matches!(errors[4], ValuesError::Missing("vitrage")), "{errors:?}");
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let text = "category: ALARM\nvalues: []\nextra: 1\n";
+    let Err(errors) = ValueTables::parse([("default", text), ("vitrage", text)]) else {
+        panic!("accepted an unknown key");
+    };
+    assert!(matches!(errors[0], ValuesError::Parse { .. }), "{errors:?}");
+    assert!(matches!(errors[1], ValuesError::Parse { .. }), "{errors:?}");
+}
+
+#[test]
+fn refresh_vertex_sets_aggregates() -> Result<(), GraphError> {
+    let tables = tables();
+    let mut g = Graph::new();
+    let entity_id = g.intern("h")?;
+    let ty = g.intern("nova.host")?;
+    let available = g.str_value("available")?;
+    let host = g.add_vertex(crate::graph::NewVertex {
+        category: Category::Resource,
+        vitrage_type: ty,
+        entity_id,
+        is_placeholder: false,
+        props: Props::from_pairs([(names::STATE, available)]),
+    })?;
+    assert!(refresh_vertex(&mut g, tables, host)?);
+    assert!(!refresh_vertex(&mut g, tables, host)?, "a second refresh changes nothing");
+    let text = |g: &Graph, key| {
+        g.vertex(host).and_then(|v| v.get_str(key)).map(|s| g.resolve(s).to_owned())
+    };
+    assert_eq!(text(&g, names::VITRAGE_AGGREGATED_STATE).as_deref(), Some("AVAILABLE"));
+    assert_eq!(text(&g, names::VITRAGE_OPERATIONAL_STATE).as_deref(), Some("OK"));
+
+    let error = g.str_value("ERROR")?;
+    g.update_vertex(host, Props::from_pairs([(names::VITRAGE_STATE, error)]))?;
+    refresh_vertex(&mut g, tables, host)?;
+    assert_eq!(text(&g, names::VITRAGE_OPERATIONAL_STATE).as_deref(), Some("ERROR"));
+
+    // Undoing `set_state` removes `vitrage_state`; the raw state wins again.
+    g.update_vertex(host, Props::from_pairs([(names::VITRAGE_STATE, Value::Null)]))?;
+    refresh_vertex(&mut g, tables, host)?;
+    assert_eq!(text(&g, names::VITRAGE_AGGREGATED_STATE).as_deref(), Some("AVAILABLE"));
+    Ok(())
+}
+
+#[test]
+fn refresh_vertex_on_alarm_uses_severity() -> Result<(), GraphError> {
+    let tables = tables();
+    let mut g = Graph::new();
+    let entity_id = g.intern("nic failure")?;
+    let ty = g.intern("zabbix")?;
+    let high = g.str_value("high")?;
+    let alarm = g.add_vertex(crate::graph::NewVertex {
+        category: Category::Alarm,
+        vitrage_type: ty,
+        entity_id,
+        is_placeholder: false,
+        props: Props::from_pairs([(names::SEVERITY, high)]),
+    })?;
+    refresh_vertex(&mut g, tables, alarm)?;
+    let v = g.vertex(alarm).map(|v| v.props().clone()).unwrap_or_default();
+    let get = |key| v.get(key).and_then(Value::as_str).map(|s| g.resolve(s));
+    assert_eq!(get(names::VITRAGE_AGGREGATED_SEVERITY), Some("HIGH"));
+    assert_eq!(get(names::VITRAGE_OPERATIONAL_SEVERITY), Some("CRITICAL"));
+    Ok(())
+}
