@@ -98,6 +98,19 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
                 result.template_type = template::resolve_type(&doc, options.template_type).ok();
                 match template::check(&input.file, &doc, options.template_type, &ctx) {
                     Err(d) => result.error = Some(d),
+                    Ok(Checked::Standard(t))
+                        if !options.vitrage_validate
+                            && standard.iter().any(|(_, s)| s.name == t.name) =>
+                    {
+                        // Vitrage refuses to add a second template with the same name.
+                        let d = Diagnostic::with_message(
+                            codes::DUPLICATE_NAME,
+                            crate::diagnostic::Stage::Template,
+                            doc.pos,
+                            "Duplicate template name".into(),
+                        );
+                        result.error = Some(d.in_file(&input.file));
+                    }
                     Ok(Checked::Standard(t)) => standard.push((i, t)),
                     Ok(Checked::Equivalence(e)) => equivalences.push((i, e)),
                     Ok(Checked::Definition(_)) => {}

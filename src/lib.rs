@@ -6,11 +6,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod action;
 pub mod check;
 pub mod compile;
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;
 pub mod graph;
+pub mod runner;
 pub mod scenario;
 pub mod template;

@@ -28,6 +28,24 @@ enum Command {
         #[command(flatten)]
         set: SetArgs,
     },
+    /// Replay a scenario (topology, alarms, steps) and write the result.
+    Run {
+        /// The templates directory (every regular file in it, sorted by name).
+        #[arg(long)]
+        templates: PathBuf,
+        /// The scenario JSON.
+        #[arg(long)]
+        scenario: PathBuf,
+        /// Where to write RESULT.json (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Print, for every effect and Mistral call, the rule and binding that caused it.
+        #[arg(long)]
+        explain: bool,
+        /// Write timings and peak memory measured in the process to this JSON file.
+        #[arg(long)]
+        stats: Option<PathBuf>,
+    },
     /// Compile templates to Datalog rules.
     Compile {
         /// What to print.
@@ -109,6 +127,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let ok = result.files.iter().all(|f| f.ok());
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Run { templates, scenario, out, explain, stats } => {
+            run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref())
+        }
         Command::Compile { emit, set } => {
             let (inputs, result) = check_paths(&set, false)?;
             if result.files.iter().any(|f| !f.ok()) {
@@ -165,6 +186,97 @@ fn print_text(inputs: &[Input], result: &SetResult) {
             write_out(&w.render(&source));
         }
     }
+}
+
+fn run_scenario(
+    templates: &Path,
+    scenario: &Path,
+    out: Option<&Path>,
+    explain: bool,
+    stats: Option<&Path>,
+) -> Result<ExitCode, String> {
+    let started = std::time::Instant::now();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(templates)
+        .map_err(|e| format!("{}: {e}", templates.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let inputs: Vec<Input> = files.iter().map(|f| read_one(f)).collect::<Result<_, _>>()?;
+    let options = Options { def_templates: inputs.clone(), ..Options::default() };
+    let checked = check::check_set(&inputs, &options);
+    let text =
+        std::fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let parsed =
+        causeway::scenario::parse(&text).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let load_ns = started.elapsed().as_nanos();
+    let replay = causeway::runner::replay(checked.compiled.rules.clone(), &parsed);
+    let mut result = replay.result;
+    result.insert("templates".into(), templates_json(&inputs, &checked));
+    let json = serde_json::to_string_pretty(&serde_json::Value::Object(result))
+        .map_err(|e| e.to_string())?;
+    match out {
+        Some(path) => {
+            std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => write_out(&(json + "\n")),
+    }
+    for w in &replay.warnings {
+        eprintln!("warning: {w}");
+    }
+    if explain {
+        for line in &replay.explanations {
+            eprintln!("{line}");
+        }
+    }
+    if let Some(path) = stats {
+        let value = serde_json::json!({
+            "load_ns": load_ns as u64,
+            "initial_eval_ns": replay.initial_eval_ns as u64,
+            "step_ns": replay.step_ns.iter().map(|n| *n as u64).collect::<Vec<_>>(),
+            "peak_rss_bytes": peak_rss_bytes(),
+        });
+        std::fs::write(path, value.to_string()).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    match replay.error {
+        None => Ok(ExitCode::SUCCESS),
+        Some((step, e)) => {
+            eprintln!("causeway: step {step}: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// The `templates` key of RESULT.json.
+fn templates_json(inputs: &[Input], checked: &SetResult) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = inputs
+        .iter()
+        .zip(&checked.files)
+        .map(|(input, f)| {
+            let name = causeway::template::load(&input.file, &input.bytes)
+                .ok()
+                .and_then(|d| d.get("metadata").and_then(|m| m.get("name")).map(|n| n.py_str()))
+                .unwrap_or_default();
+            let file = Path::new(&input.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let ty = f.template_type.map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or(serde_json::Value::Null);
+            let (status, details) = match &f.error {
+                None => ("ACTIVE", "Template validation is OK".to_string()),
+                Some(d) => ("ERROR", d.message.clone()),
+            };
+            serde_json::json!({"details": details, "file": file, "name": name, "status": status, "type": ty})
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.
+fn peak_rss_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }
 
 /// Writes to stdout; a closed pipe (`| head`) is not an error worth a panic.

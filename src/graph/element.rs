@@ -144,7 +144,7 @@ pub struct Vertex {
     pub(crate) props: Props,
     /// Incident edges in both directions, sorted by (direction, label, other end); see
     /// [`Adj`].
-    pub(crate) adj: Vec<Adj>,
+    pub(crate) adj: AdjList,
 }
 
 impl Vertex {
@@ -238,6 +238,87 @@ impl Adj {
         match self.dir {
             Dir::Out => EdgeKey { source: owner, target: self.other, label: self.label },
             Dir::In => EdgeKey { source: self.other, target: owner, label: self.label },
+        }
+    }
+}
+
+/// A vertex's sorted adjacency list.
+///
+/// Most vertices of a cloud (instances, ports, volumes, alarms) have a single edge, so a single
+/// entry is kept inline: the list stays 24 bytes, like a `Vec`, but saves a 32-byte heap
+/// allocation for each such vertex.
+#[derive(Clone, Debug, Default)]
+pub(crate) enum AdjList {
+    #[default]
+    Empty,
+    One(Adj),
+    Many(Vec<Adj>),
+}
+
+impl AdjList {
+    pub(crate) fn as_slice(&self) -> &[Adj] {
+        match self {
+            AdjList::Empty => &[],
+            AdjList::One(entry) => std::slice::from_ref(entry),
+            AdjList::Many(entries) => entries,
+        }
+    }
+
+    /// The position of the entry that sorts as `probe`.
+    pub(crate) fn position(&self, probe: &Adj) -> Option<usize> {
+        self.as_slice().binary_search_by_key(&probe.order(), Adj::order).ok()
+    }
+
+    /// Sets the deleted flag of the entry at `pos`, if there is one.
+    pub(crate) fn set_deleted(&mut self, pos: usize, deleted: bool) {
+        let entry = match self {
+            AdjList::Empty => None,
+            AdjList::One(entry) => Some(entry),
+            AdjList::Many(entries) => entries.get_mut(pos),
+        };
+        if let Some(entry) = entry {
+            entry.is_deleted = deleted;
+        }
+    }
+
+    /// Inserts `entry` in order.
+    ///
+    /// A `Vec`'s first growth reserves four slots, so small lists grow one slot at a time;
+    /// past eight entries the usual doubling keeps inserts amortised for hubs such as a zone
+    /// containing thousands of hosts.
+    pub(crate) fn insert(&mut self, entry: Adj) {
+        match self {
+            AdjList::Empty => *self = AdjList::One(entry),
+            AdjList::One(first) => {
+                let mut entries = Vec::with_capacity(2);
+                entries.push(*first);
+                let pos = usize::from(first.order() < entry.order());
+                entries.insert(pos, entry);
+                *self = AdjList::Many(entries);
+            }
+            AdjList::Many(entries) => {
+                let pos = entries.partition_point(|a| a.order() < entry.order());
+                if entries.len() == entries.capacity() && entries.len() < 8 {
+                    entries.reserve_exact(1);
+                }
+                entries.insert(pos, entry);
+            }
+        }
+    }
+
+    /// Removes the entry at `pos`, if there is one.
+    pub(crate) fn remove(&mut self, pos: usize) {
+        match self {
+            AdjList::One(_) if pos == 0 => *self = AdjList::Empty,
+            AdjList::Many(entries) if pos < entries.len() => {
+                entries.remove(pos);
+                match entries.as_slice() {
+                    [] => *self = AdjList::Empty,
+                    [only] => *self = AdjList::One(*only),
+                    _ => {}
+                }
+            }
+            _ => {}
         }
     }
 }

@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
 
-use super::element::{Adj, Dir};
+use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
 use super::{
@@ -115,7 +115,7 @@ impl Graph {
             is_deleted: false,
             is_placeholder: new.is_placeholder,
             props: new.props,
-            adj: Vec::new(),
+            adj: AdjList::Empty,
         };
         let id = match self.free.pop() {
             Some(id) => {
@@ -187,6 +187,7 @@ impl Graph {
         }
         let live: Vec<EdgeKey> = vertex
             .adj
+            .as_slice()
             .iter()
             .filter(|a| !a.is_deleted && !a.is_loop_mirror(id))
             .map(|a| a.edge_key(id))
@@ -209,8 +210,13 @@ impl Graph {
         self.delete_vertex(id)?;
         let vertex = self.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
         let (vitrage_type, entity_id) = (vertex.vitrage_type, vertex.entity_id);
-        let edges: Vec<EdgeKey> =
-            vertex.adj.iter().filter(|a| !a.is_loop_mirror(id)).map(|a| a.edge_key(id)).collect();
+        let edges: Vec<EdgeKey> = vertex
+            .adj
+            .as_slice()
+            .iter()
+            .filter(|a| !a.is_loop_mirror(id))
+            .map(|a| a.edge_key(id))
+            .collect();
         for edge in edges {
             self.remove_edge(edge)?;
         }
@@ -237,8 +243,8 @@ impl Graph {
         }
         let out = Adj { dir: Dir::Out, label: key.label, other: key.target, is_deleted: false };
         let inc = Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false };
-        insert_adj(&mut self.live_vertex_mut(key.source)?.adj, out);
-        insert_adj(&mut self.live_vertex_mut(key.target)?.adj, inc);
+        self.live_vertex_mut(key.source)?.adj.insert(out);
+        self.live_vertex_mut(key.target)?.adj.insert(inc);
         self.by_label.entry(key.label).or_default().insert((key.source, key.target));
         self.live_edges += 1;
         self.changes.push(GraphChange::EdgeAdded(key));
@@ -255,7 +261,7 @@ impl Graph {
         self.set_edge_deleted(key, true)?;
         for (owner, probe) in [(key.source, out_probe(key)), (key.target, in_probe(key))] {
             let adj = &mut self.vertex_mut(owner)?.adj;
-            if let Ok(pos) = adj.binary_search_by_key(&probe.order(), Adj::order) {
+            if let Some(pos) = adj.position(&probe) {
                 adj.remove(pos);
             }
         }
@@ -399,8 +405,7 @@ impl Graph {
     /// The source's entry for `key`, which holds the edge's deleted flag.
     fn find_out(&self, key: EdgeKey) -> Option<&Adj> {
         let adj = &self.vertex(key.source)?.adj;
-        let pos = adj.binary_search_by_key(&out_probe(key).order(), Adj::order).ok()?;
-        adj.get(pos)
+        adj.as_slice().get(adj.position(&out_probe(key))?)
     }
 
     /// Sets the deleted flag of a stored edge at both ends, keeps the label index and counts
@@ -412,8 +417,8 @@ impl Graph {
         }
         for (owner, probe) in [(key.source, out_probe(key)), (key.target, in_probe(key))] {
             let adj = &mut self.vertex_mut(owner)?.adj;
-            if let Ok(pos) = adj.binary_search_by_key(&probe.order(), Adj::order) {
-                adj[pos].is_deleted = deleted;
+            if let Some(pos) = adj.position(&probe) {
+                adj.set_deleted(pos, deleted);
             }
         }
         if deleted {
@@ -476,19 +481,6 @@ fn out_probe(key: EdgeKey) -> Adj {
 
 fn in_probe(key: EdgeKey) -> Adj {
     Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false }
-}
-
-/// Inserts into a sorted adjacency list.
-///
-/// Most vertices have one to three edges, and a `Vec`'s first growth reserves four slots, so
-/// small lists grow one slot at a time; past eight entries the usual doubling keeps inserts
-/// amortised for hubs such as a zone containing thousands of hosts.
-fn insert_adj(adj: &mut Vec<Adj>, entry: Adj) {
-    let pos = adj.partition_point(|a| a.order() < entry.order());
-    if adj.len() == adj.capacity() && adj.len() < 8 {
-        adj.reserve_exact(1);
-    }
-    adj.insert(pos, entry);
 }
 
 /// Removes `item` from the set under `key`, dropping the set when it becomes empty so that the

@@ -49,21 +49,22 @@ pub(super) fn check_indexes(g: &Graph) {
     let mut by_label: BTreeMap<Label, BTreeSet<(VertexId, VertexId)>> = BTreeMap::new();
     let mut live_vertices = 0;
     for (id, v) in g.vertices() {
-        assert!(v.adj.windows(2).all(|w| w[0].order() < w[1].order()), "{id} adjacency sorted");
+        let list = v.adj.as_slice();
+        assert!(list.windows(2).all(|w| w[0].order() < w[1].order()), "{id} adjacency sorted");
         if !v.is_deleted {
             live_vertices += 1;
             by_type.entry(v.vitrage_type).or_default().insert(id);
         }
-        for a in &v.adj {
+        assert_eq!(matches!(v.adj, AdjList::Many(_)), list.len() > 1, "{id} inline when small");
+        for a in list {
             let key = a.edge_key(id);
             let mirror = match a.dir {
                 Dir::Out => in_probe(key),
                 Dir::In => out_probe(key),
             };
             let owner = g.vertex(mirror_owner(key, a.dir)).expect("edge end is stored");
-            let pos = owner.adj.binary_search_by_key(&mirror.order(), Adj::order);
-            let found = pos.map(|p| owner.adj[p].is_deleted);
-            assert_eq!(found, Ok(a.is_deleted), "{key} mirrored with the same flag");
+            let found = owner.adj.position(&mirror).map(|p| owner.adj.as_slice()[p].is_deleted);
+            assert_eq!(found, Some(a.is_deleted), "{key} mirrored with the same flag");
             if a.dir == Dir::Out && !a.is_deleted {
                 assert!(!v.is_deleted, "live edge {key} leaves a deleted vertex");
                 by_label.entry(a.label).or_default().insert((key.source, key.target));

@@ -1,0 +1,16 @@
+//! Action semantics: what a scenario's actions do to the graph, and Vitrage's overlap
+//! tracker deciding which of several overlapping actions is in effect.
+//!
+//! - [`resolve`] turns an action spec and an activation's binding into a [`Resolved`] action
+//!   (vertices, literal values, `get_attr` evaluated).
+//! - [`Tracker`] applies Vitrage's rules (spec section 4): actions are grouped by type,
+//!   target (and source, and alarm name); the highest score wins, ties to the oldest; undoing
+//!   the winner re-applies the next one; execute_mistral is never grouped nor undone.
+//! - [`effects`] writes the winners to the graph.
+
+pub mod effects;
+mod resolve;
+mod tracker;
+
+pub use resolve::{Resolved, ResolvedKind, resolve};
+pub use tracker::{Decision, Instance, Tracker};

@@ -1,0 +1,139 @@
+//! Binding an action spec to the vertices of an activation.
+
+use crate::compile::ir::{ActionSpec, Rule};
+use crate::graph::{Graph, Value, VertexId};
+use crate::template::model::{ActionKind, Expr};
+use serde_json::Value as Json;
+
+/// An action bound to vertices, with its values resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resolved {
+    /// `<scenario id>-action<j>`.
+    pub id: String,
+    /// What to do.
+    pub kind: ResolvedKind,
+    /// The target vertex (none for execute_mistral).
+    pub target: Option<VertexId>,
+    /// The source vertex of add_causal_relationship.
+    pub source: Option<VertexId>,
+}
+
+/// The resolved action types.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ResolvedKind {
+    /// A deduced alarm.
+    RaiseAlarm {
+        /// Alarm name.
+        name: String,
+        /// Severity as written.
+        severity: String,
+        /// The alarm vertex bound to `causing_alarm`, if any.
+        causing: Option<VertexId>,
+    },
+    /// A deduced state.
+    SetState {
+        /// The state as written.
+        state: String,
+    },
+    /// `is_marked_down`.
+    MarkDown,
+    /// A `causes` edge.
+    AddCausalRelationship,
+    /// A workflow run.
+    ExecuteMistral {
+        /// Workflow name.
+        workflow: String,
+        /// Input with functions evaluated (null where they fail).
+        input: serde_json::Map<String, Json>,
+    },
+}
+
+/// Binds `spec` to the activation of `rule` with `binding`; warnings for `get_attr` that give
+/// null are pushed to `warnings`.
+pub fn resolve(
+    spec: &ActionSpec,
+    rule: &Rule,
+    binding: &[VertexId],
+    graph: &Graph,
+    warnings: &mut Vec<String>,
+) -> Option<Resolved> {
+    let vertex_of = |entity: &str| {
+        rule.vars.iter().position(|v| v.entity == entity).and_then(|i| binding.get(i).copied())
+    };
+    let target = spec.target.as_deref().and_then(vertex_of);
+    let source = spec.source.as_deref().and_then(vertex_of);
+    if spec.target.is_some() && target.is_none() || spec.source.is_some() && source.is_none() {
+        // The clause does not bind the target: this clause does not fire the action.
+        return None;
+    }
+    let mut text = |e: &Expr| match eval(e, &vertex_of, graph, &spec.id, warnings) {
+        Json::String(s) => s,
+        Json::Null => String::new(),
+        other => other.to_string(),
+    };
+    let kind = match &spec.kind {
+        ActionKind::RaiseAlarm { alarm_name, severity, causing_alarm } => {
+            ResolvedKind::RaiseAlarm {
+                name: text(alarm_name),
+                severity: text(severity),
+                causing: causing_alarm.as_deref().and_then(vertex_of),
+            }
+        }
+        ActionKind::SetState { state } => ResolvedKind::SetState { state: text(state) },
+        ActionKind::MarkDown => ResolvedKind::MarkDown,
+        ActionKind::AddCausalRelationship => ResolvedKind::AddCausalRelationship,
+        ActionKind::ExecuteMistral { workflow, input } => {
+            let workflow = text(workflow);
+            let mut map = serde_json::Map::new();
+            for (k, v) in input {
+                map.insert(k.clone(), eval(v, &vertex_of, graph, &spec.id, warnings));
+            }
+            ResolvedKind::ExecuteMistral { workflow, input: map }
+        }
+    };
+    Some(Resolved { id: spec.id.clone(), kind, target, source })
+}
+
+fn eval(
+    e: &Expr,
+    vertex_of: &dyn Fn(&str) -> Option<VertexId>,
+    graph: &Graph,
+    action: &str,
+    warnings: &mut Vec<String>,
+) -> Json {
+    match e {
+        Expr::Literal(s) => Json::String(s.clone()),
+        Expr::Null { text } => {
+            warnings
+                .push(format!("{action}: `{text}` is not a valid get_attr call; it gives null"));
+            Json::Null
+        }
+        Expr::GetAttr { entity, attr } => {
+            let value = vertex_of(entity).and_then(|v| {
+                let vertex = graph.vertex(v)?;
+                let key = graph.interner().get(attr)?;
+                match vertex.get(key)? {
+                    Value::Str(s) | Value::Num(s) => {
+                        Some(Json::String(graph.resolve(s).to_string()))
+                    }
+                    Value::Bool(b) => Some(Json::Bool(b)),
+                    Value::Null => None,
+                }
+            });
+            value.unwrap_or_else(|| {
+                warnings.push(format!(
+                    "{action}: get_attr({entity}, {attr}) has no value; it gives null"
+                ));
+                Json::Null
+            })
+        }
+        Expr::Map(m) => Json::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), eval(v, vertex_of, graph, action, warnings)))
+                .collect(),
+        ),
+        Expr::List(l) => {
+            Json::Array(l.iter().map(|v| eval(v, vertex_of, graph, action, warnings)).collect())
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Vitrage's ActiveActionsTracker (spec section 4), without its bugs.
+//!
+//! An action *instance* is an action id and a trigger (the sorted vertices of the match).
+//! Instances are grouped by (type, target, source, alarm name); in a group the instance with
+//! the highest score is in effect, ties going to the oldest. DO inserts an instance and
+//! performs it if it became the top; UNDO of the top performs the next instance as a DO, or
+//! the UNDO itself when it was alone; UNDO of another instance only forgets it. An instance
+//! supported by several activations (two clauses matching the same vertices) is inserted
+//! once and removed with its last activation.
+
+use super::resolve::{Resolved, ResolvedKind};
+use crate::graph::VertexId;
+use std::collections::HashMap;
+
+/// An action instance: action id and trigger.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Instance {
+    /// `<scenario id>-action<j>`.
+    pub action: String,
+    /// The sorted vertices of the match.
+    pub trigger: Box<[VertexId]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct GroupKey {
+    kind: u8,
+    target: Option<VertexId>,
+    source: Option<VertexId>,
+    alarm: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+struct Row {
+    instance: Instance,
+    score: u32,
+    seq: u64,
+    action: Resolved,
+}
+
+/// What the tracker decided: perform this action (`do`) or undo it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Apply the action.
+    Do(Resolved),
+    /// Undo the action.
+    Undo(Resolved),
+}
+
+/// The overlap tracker.
+#[derive(Debug, Default)]
+pub struct Tracker {
+    groups: HashMap<GroupKey, Vec<Row>>,
+    support: HashMap<Instance, u32>,
+    seq: u64,
+}
+
+fn group_key(a: &Resolved) -> GroupKey {
+    let (kind, alarm) = match &a.kind {
+        ResolvedKind::RaiseAlarm { name, .. } => (0, Some(name.clone())),
+        ResolvedKind::SetState { .. } => (1, None),
+        ResolvedKind::MarkDown => (2, None),
+        ResolvedKind::AddCausalRelationship => (3, None),
+        ResolvedKind::ExecuteMistral { .. } => (4, None),
+    };
+    GroupKey { kind, target: a.target, source: a.source, alarm }
+}
+
+/// The top row: highest score, then oldest.
+fn top(rows: &[Row]) -> Option<usize> {
+    (0..rows.len())
+        .min_by(|&a, &b| rows[b].score.cmp(&rows[a].score).then(rows[a].seq.cmp(&rows[b].seq)))
+}
+
+impl Tracker {
+    /// An empty tracker.
+    pub fn new() -> Tracker {
+        Tracker::default()
+    }
+
+    /// DO: records the instance; the decisions to carry out.
+    pub fn do_action(&mut self, instance: Instance, action: Resolved, score: u32) -> Vec<Decision> {
+        let count = self.support.entry(instance.clone()).or_insert(0);
+        *count += 1;
+        if *count > 1 {
+            return Vec::new();
+        }
+        self.seq += 1;
+        let rows = self.groups.entry(group_key(&action)).or_default();
+        rows.push(Row { instance, score, seq: self.seq, action: action.clone() });
+        if top(rows) == Some(rows.len() - 1) { vec![Decision::Do(action)] } else { Vec::new() }
+    }
+
+    /// UNDO: forgets the instance; the decisions to carry out.
+    pub fn undo_action(&mut self, instance: &Instance, action: &Resolved) -> Vec<Decision> {
+        match self.support.get_mut(instance) {
+            Some(count) if *count > 1 => {
+                *count -= 1;
+                return Vec::new();
+            }
+            Some(_) => {
+                self.support.remove(instance);
+            }
+            None => return Vec::new(),
+        }
+        let key = group_key(action);
+        let Some(rows) = self.groups.get_mut(&key) else { return Vec::new() };
+        let Some(at) = rows.iter().position(|r| &r.instance == instance) else { return Vec::new() };
+        let was_top = top(rows) == Some(at);
+        let removed = rows.remove(at);
+        let decisions = if !was_top {
+            Vec::new()
+        } else {
+            match top(rows) {
+                Some(next) => vec![Decision::Do(rows[next].action.clone())],
+                None => vec![Decision::Undo(removed.action)],
+            }
+        };
+        if rows.is_empty() {
+            self.groups.remove(&key);
+        }
+        decisions
+    }
+
+    /// Whether an instance is recorded.
+    pub fn contains(&self, instance: &Instance) -> bool {
+        self.support.contains_key(instance)
+    }
+
+    /// Whether any instance is recorded.
+    pub fn is_empty(&self) -> bool {
+        self.support.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(s: &str, id: &str) -> Resolved {
+        Resolved {
+            id: id.into(),
+            kind: ResolvedKind::SetState { state: s.into() },
+            target: Some(VertexId(1)),
+            source: None,
+        }
+    }
+
+    fn inst(id: &str, t: u32) -> Instance {
+        Instance { action: id.into(), trigger: vec![VertexId(t)].into() }
+    }
+
+    #[test]
+    fn worst_state_wins_and_reverts_to_the_next_worst() {
+        let mut t = Tracker::new();
+        let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
+        assert_eq!(t.do_action(inst("a", 7), sub.clone(), 20), vec![Decision::Do(sub.clone())]);
+        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30), vec![Decision::Do(err.clone())]);
+        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Do(sub.clone())]);
+        assert_eq!(t.undo_action(&inst("a", 7), &sub), vec![Decision::Undo(sub)]);
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_lower_score_does_not_override_and_its_undo_is_silent() {
+        let mut t = Tracker::new();
+        let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
+        t.do_action(inst("b", 8), err.clone(), 30);
+        assert!(t.do_action(inst("a", 7), sub.clone(), 20).is_empty());
+        assert!(t.undo_action(&inst("a", 7), &sub).is_empty());
+        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Undo(err)]);
+    }
+
+    #[test]
+    fn an_instance_with_two_supports_is_undone_with_the_last() {
+        let mut t = Tracker::new();
+        let err = state("ERROR", "b");
+        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30).len(), 1);
+        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_empty());
+        assert!(t.undo_action(&inst("b", 8), &err).is_empty());
+        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Undo(err)]);
+    }
+}

@@ -1,0 +1,440 @@
+//! Replaying a topology and its changes through the engine and the action layer to a
+//! fixpoint after every change: what `causeway run` does, and what the service will do per
+//! event.
+//!
+//! A change is applied to the graph, the incremental evaluator reports the activations that
+//! appeared and disappeared, the tracker decides the actions (undo before do), their effects
+//! are written back to the graph, and this repeats until nothing changes. A cap on rounds
+//! turns a runaway loop into an error naming the templates involved.
+
+mod replay;
+mod result;
+
+pub use replay::{Replay, replay};
+pub use result::Snapshot;
+
+use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
+use crate::compile::ir::RuleSet;
+use crate::engine::{Activation, Compiled, Incremental};
+use crate::graph::values::{ValueTables, refresh_vertex};
+use crate::graph::{
+    Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Value, VertexId, names,
+};
+use crate::scenario::{Alarm, Edge, Resource};
+use serde_json::Value as Json;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// How many evaluate-act rounds one change may take before it is called a runaway loop.
+pub const MAX_ROUNDS: usize = 100;
+
+/// Why a change could not be applied.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// The change refers to something that does not exist, or repeats an id.
+    #[error("{field}: {message}")]
+    BadChange {
+        /// The field at fault (`resource.id`, `edge.target`, ...).
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Actions kept re-triggering templates.
+    #[error("no fixpoint after {MAX_ROUNDS} rounds; templates still firing: {templates}")]
+    Runaway {
+        /// The templates whose rules fired in the last round.
+        templates: String,
+    },
+    /// The graph refused a change.
+    #[error(transparent)]
+    Graph(#[from] GraphError),
+}
+
+fn bad(field: &str, message: impl Into<String>) -> RunError {
+    RunError::BadChange { field: field.to_string(), message: message.into() }
+}
+
+/// A Mistral workflow run requested by an activation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MistralCall {
+    /// The step that caused it (`"initial"` or its index).
+    pub step: Json,
+    /// Workflow name.
+    pub workflow: String,
+    /// Input.
+    pub input: serde_json::Map<String, Json>,
+    /// The action id.
+    pub action: String,
+}
+
+/// Why an effect exists: the rule and binding that caused it (for `--explain`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Explanation {
+    /// The step.
+    pub step: Json,
+    /// `do` or `undo`.
+    pub mode: &'static str,
+    /// Action id.
+    pub action: String,
+    /// The rule (`fire_s0_c0`) and its binding as `Var=vertex id`.
+    pub rule: String,
+}
+
+/// The running state.
+pub struct Runner {
+    /// The entity graph.
+    pub graph: Graph,
+    tables: ValueTables,
+    rules: RuleSet,
+    compiled: Compiled,
+    inc: Incremental,
+    tracker: Tracker,
+    performed: HashMap<Instance, Resolved>,
+    mistral_live: HashMap<(String, Box<[VertexId]>), u32>,
+    resources: BTreeMap<String, VertexId>,
+    alarms: BTreeMap<(String, String, String, String), VertexId>,
+    /// Workflow runs in order.
+    pub mistral_calls: Vec<MistralCall>,
+    /// Effects and their causes, in order.
+    pub explanations: Vec<Explanation>,
+    /// Warnings (get_attr without value, ...).
+    pub warnings: Vec<String>,
+    step: Json,
+}
+
+impl Runner {
+    /// A runner with an empty graph for `rules`.
+    pub fn new(rules: RuleSet) -> Result<Runner, RunError> {
+        let mut graph = Graph::new();
+        let compiled = Compiled::new(&rules, &mut graph)?;
+        let inc = Incremental::new(&compiled);
+        let tables =
+            ValueTables::builtin().map_err(|e| bad("datasource values", format!("{e:?}")))?;
+        Ok(Runner {
+            graph,
+            tables,
+            rules,
+            compiled,
+            inc,
+            tracker: Tracker::new(),
+            performed: HashMap::new(),
+            mistral_live: HashMap::new(),
+            resources: BTreeMap::new(),
+            alarms: BTreeMap::new(),
+            mistral_calls: Vec::new(),
+            explanations: Vec::new(),
+            warnings: Vec::new(),
+            step: Json::String("initial".into()),
+        })
+    }
+
+    /// Sets the step that the next effects are attributed to.
+    pub fn at_step(&mut self, step: Json) {
+        self.step = step;
+    }
+
+    /// The live vertex of a resource id.
+    pub fn resource(&self, id: &str) -> Option<VertexId> {
+        self.resources.get(id).copied()
+    }
+
+    /// Adds a resource vertex (no evaluation).
+    pub fn add_resource(&mut self, r: &Resource) -> Result<(), RunError> {
+        if self.resources.contains_key(&r.id) {
+            return Err(bad("resource.id", format!("duplicate resource id {:?}", r.id)));
+        }
+        let props =
+            self.resource_props(Some(&r.id), r.name.as_deref(), r.state.as_deref(), &r.properties)?;
+        let vitrage_type = self.graph.intern(&r.kind)?;
+        let entity_id = self.graph.intern(&r.id)?;
+        let v = self.graph.add_vertex(NewVertex {
+            category: Category::Resource,
+            vitrage_type,
+            entity_id,
+            is_placeholder: false,
+            props: Props::from_pairs(props),
+        })?;
+        refresh_vertex(&mut self.graph, &self.tables, v)?;
+        self.resources.insert(r.id.clone(), v);
+        Ok(())
+    }
+
+    /// Merges a resource's new state, name and properties (no evaluation).
+    pub fn update_resource(
+        &mut self,
+        id: &str,
+        state: Option<&str>,
+        name: Option<&str>,
+        properties: &BTreeMap<String, Json>,
+    ) -> Result<(), RunError> {
+        let v = self.resource(id).ok_or_else(|| bad("id", format!("unknown resource {id:?}")))?;
+        let props = self.resource_props(None, name, state, properties)?;
+        self.graph.update_vertex(v, Props::from_pairs(props))?;
+        refresh_vertex(&mut self.graph, &self.tables, v)?;
+        Ok(())
+    }
+
+    /// Deletes a resource and its edges (no evaluation).
+    pub fn delete_resource(&mut self, id: &str) -> Result<(), RunError> {
+        let v = self
+            .resources
+            .remove(id)
+            .ok_or_else(|| bad("id", format!("unknown resource {id:?}")))?;
+        self.graph.delete_vertex(v)?;
+        Ok(())
+    }
+
+    /// Adds or deletes an edge between two resources (no evaluation).
+    pub fn edge(&mut self, e: &Edge, add: bool) -> Result<(), RunError> {
+        let source = self
+            .resource(&e.source)
+            .ok_or_else(|| bad("source", format!("unknown resource {:?}", e.source)))?;
+        let target = self
+            .resource(&e.target)
+            .ok_or_else(|| bad("target", format!("unknown resource {:?}", e.target)))?;
+        if e.relationship_type.is_empty() {
+            return Err(bad("relationship_type", "empty label"));
+        }
+        let label = self.graph.label(&e.relationship_type)?;
+        let key = EdgeKey { source, target, label };
+        if add {
+            self.graph.add_edge(key)?;
+        } else if !self.graph.delete_edge(key)? {
+            return Err(bad(
+                "relationship_type",
+                format!("no edge {} -{}-> {}", e.source, e.relationship_type, e.target),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Raises (or re-raises with a new severity) an external alarm (no evaluation).
+    pub fn raise_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
+        let target = self
+            .resource(&a.target)
+            .ok_or_else(|| bad("alarm.target", format!("unknown resource {:?}", a.target)))?;
+        let key = alarm_key(a);
+        let severity = match a.kind {
+            crate::scenario::AlarmType::Zabbix | crate::scenario::AlarmType::Nagios => {
+                a.severity().to_uppercase()
+            }
+            _ => a.severity().to_string(),
+        };
+        let sev = self.graph.str_value(&severity)?;
+        if let Some(&v) = self.alarms.get(&key) {
+            self.graph.update_vertex(v, Props::from_pairs([(names::SEVERITY, sev)]))?;
+            refresh_vertex(&mut self.graph, &self.tables, v)?;
+            return Ok(());
+        }
+        let vitrage_type = self.graph.intern(a.kind.as_str())?;
+        let entity_id = self.graph.intern(&format!("{}:{}:{}", key.1, key.2, key.3))?;
+        let mut props = vec![
+            (names::NAME, self.graph.str_value(&a.name)?),
+            (names::SEVERITY, sev),
+            (names::STATE, self.graph.str_value("Active")?),
+            (names::RESOURCE_ID, self.graph.str_value(&a.target)?),
+            (names::VITRAGE_RESOURCE_ID, self.graph.str_value(&a.target)?),
+        ];
+        if a.kind == crate::scenario::AlarmType::Zabbix {
+            props.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
+        }
+        if let Some(t) = self.graph.vertex(target).map(|v| v.vitrage_type()) {
+            props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));
+        }
+        let v = self.graph.add_vertex(NewVertex {
+            category: Category::Alarm,
+            vitrage_type,
+            entity_id,
+            is_placeholder: false,
+            props: Props::from_pairs(props),
+        })?;
+        refresh_vertex(&mut self.graph, &self.tables, v)?;
+        self.graph.add_edge(EdgeKey { source: v, target, label: Label::ON })?;
+        self.alarms.insert(key, v);
+        Ok(())
+    }
+
+    /// Clears an external alarm (no evaluation).
+    pub fn clear_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
+        let v = self.alarms.remove(&alarm_key(a)).ok_or_else(|| {
+            bad("alarm", format!("no active alarm {:?} on {:?}", a.name, a.target))
+        })?;
+        self.graph.delete_vertex(v)?;
+        Ok(())
+    }
+
+    fn resource_props(
+        &mut self,
+        id: Option<&str>,
+        name: Option<&str>,
+        state: Option<&str>,
+        properties: &BTreeMap<String, Json>,
+    ) -> Result<Vec<(crate::graph::Sym, Value)>, RunError> {
+        let mut props = Vec::new();
+        if let Some(id) = id {
+            props.push((names::ID, self.graph.str_value(id)?));
+        }
+        if let Some(n) = name {
+            props.push((names::NAME, self.graph.str_value(n)?));
+        }
+        if let Some(s) = state {
+            props.push((names::STATE, self.graph.str_value(s)?));
+        }
+        for (k, v) in properties {
+            if matches!(k.as_str(), "id" | "type" | "name" | "state" | "category")
+                || k.starts_with("vitrage_")
+            {
+                return Err(bad(&format!("properties.{k}"), "reserved property name"));
+            }
+            let key = self.graph.intern(k)?;
+            let value = match v {
+                Json::Null => Value::Null,
+                Json::Bool(b) => Value::Bool(*b),
+                Json::Number(n) => Value::Num(self.graph.intern(&n.to_string())?),
+                Json::String(s) => self.graph.str_value(s)?,
+                other => self.graph.str_value(&other.to_string())?,
+            };
+            props.push((key, value));
+        }
+        Ok(props)
+    }
+
+    /// Evaluates and acts until nothing changes.
+    pub fn settle(&mut self) -> Result<(), RunError> {
+        for _ in 0..MAX_ROUNDS {
+            let changes = self.graph.take_changes();
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let delta = self.inc.apply(&self.compiled, &self.graph, &changes);
+            let mut decisions = Vec::new();
+            for a in &delta.disappeared {
+                self.react(a, false, &mut decisions);
+            }
+            for a in &delta.appeared {
+                self.react(a, true, &mut decisions);
+            }
+            for d in &decisions {
+                action::effects::apply(&mut self.graph, &self.tables, d)?;
+            }
+            if self.graph.changes().is_empty() {
+                return Ok(());
+            }
+            if delta.appeared.is_empty() && delta.disappeared.is_empty() && decisions.is_empty() {
+                return Ok(());
+            }
+        }
+        let mut templates = BTreeSet::new();
+        for a in self.inc.activations() {
+            let rule = &self.rules.rules[a.rule as usize];
+            let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
+            templates.insert(self.rules.templates[scenario.template.0 as usize].file.clone());
+        }
+        Err(RunError::Runaway { templates: templates.into_iter().collect::<Vec<_>>().join(", ") })
+    }
+
+    fn react(&mut self, a: &Activation, appeared: bool, decisions: &mut Vec<Decision>) {
+        let rule = &self.rules.rules[a.rule as usize];
+        let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
+        let mut trigger: Vec<VertexId> = a.binding.to_vec();
+        trigger.sort();
+        let trigger: Box<[VertexId]> = trigger.into();
+        for spec in &scenario.actions {
+            let instance = Instance { action: spec.id.clone(), trigger: trigger.clone() };
+            let resolved = if appeared {
+                action::resolve(spec, rule, &a.binding, &self.graph, &mut self.warnings)
+            } else {
+                self.performed.get(&instance).cloned()
+            };
+            let Some(resolved) = resolved else { continue };
+            let binding: Vec<String> = rule
+                .vars
+                .iter()
+                .zip(a.binding.iter())
+                .map(|(v, id)| format!("{}={}", v.name, self.vertex_name(*id)))
+                .collect();
+            let why = format!("{}({})", rule.name, binding.join(", "));
+            if let ResolvedKind::ExecuteMistral { workflow, input } = &resolved.kind {
+                let key = (spec.id.clone(), trigger.clone());
+                let count = self.mistral_live.entry(key.clone()).or_insert(0);
+                if appeared {
+                    *count += 1;
+                    if *count == 1 {
+                        self.mistral_calls.push(MistralCall {
+                            step: self.step.clone(),
+                            workflow: workflow.clone(),
+                            input: input.clone(),
+                            action: spec.id.clone(),
+                        });
+                        self.explanations.push(Explanation {
+                            step: self.step.clone(),
+                            mode: "do",
+                            action: spec.id.clone(),
+                            rule: why,
+                        });
+                    }
+                } else {
+                    *count = count.saturating_sub(1);
+                    if *count == 0 {
+                        self.mistral_live.remove(&key);
+                    }
+                }
+                continue;
+            }
+            let made = if appeared {
+                let score = self.score(&resolved);
+                self.performed.insert(instance.clone(), resolved.clone());
+                self.tracker.do_action(instance, resolved, score)
+            } else {
+                let made = self.tracker.undo_action(&instance, &resolved);
+                if !self.tracker.contains(&instance) {
+                    self.performed.remove(&instance);
+                }
+                made
+            };
+            if !made.is_empty() {
+                let mode = if appeared { "do" } else { "undo" };
+                self.explanations.push(Explanation {
+                    step: self.step.clone(),
+                    mode,
+                    action: spec.id.clone(),
+                    rule: why,
+                });
+            }
+            decisions.extend(made);
+        }
+    }
+
+    fn score(&self, a: &Resolved) -> u32 {
+        match &a.kind {
+            ResolvedKind::SetState { state } => {
+                let ty = a
+                    .target
+                    .and_then(|t| self.graph.vertex(t))
+                    .map(|v| self.graph.resolve(v.vitrage_type()))
+                    .unwrap_or("");
+                self.tables.set_state_score(ty, state)
+            }
+            ResolvedKind::RaiseAlarm { severity, .. } => self.tables.raise_alarm_score(severity),
+            _ => 1,
+        }
+    }
+
+    fn vertex_name(&self, v: VertexId) -> String {
+        let Some(vertex) = self.graph.vertex(v) else { return format!("#{}", v.index()) };
+        let id = vertex
+            .get_str(names::ID)
+            .or_else(|| vertex.get_str(names::NAME))
+            .unwrap_or(vertex.entity_id());
+        self.graph.resolve(id).to_string()
+    }
+
+    /// The rule set.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+}
+
+fn alarm_key(a: &Alarm) -> (String, String, String, String) {
+    let (k, name, target, id) = a.key();
+    (k.as_str().to_string(), name.to_string(), target.to_string(), id.to_string())
+}

@@ -1,0 +1,126 @@
+//! Replaying a scenario: the initial topology, then every step to its fixpoint, with
+//! checkpoints and timings.
+
+use super::{RunError, Runner};
+use crate::compile::ir::RuleSet;
+use crate::scenario::{Edge, Initial, Scenario, Step};
+use serde_json::{Value as Json, json};
+use std::time::Instant;
+
+/// What a replay produced.
+#[derive(Debug)]
+pub struct Replay {
+    /// The RESULT.json object, without `templates` (the caller adds them).
+    pub result: serde_json::Map<String, Json>,
+    /// The first error, with the step it happened in; the result holds everything before it.
+    pub error: Option<(Json, RunError)>,
+    /// Nanoseconds of the initial evaluation.
+    pub initial_eval_ns: u128,
+    /// Nanoseconds of each step, from applying its change to its fixpoint.
+    pub step_ns: Vec<u128>,
+    /// Lines explaining every effect (`--explain`).
+    pub explanations: Vec<String>,
+    /// Warnings from actions (get_attr without value, ...).
+    pub warnings: Vec<String>,
+}
+
+/// Replays `scenario` with `rules`.
+pub fn replay(rules: RuleSet, scenario: &Scenario) -> Replay {
+    let mut replay = Replay {
+        result: serde_json::Map::new(),
+        error: None,
+        initial_eval_ns: 0,
+        step_ns: Vec::new(),
+        explanations: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let mut runner = match Runner::new(rules) {
+        Ok(r) => r,
+        Err(e) => {
+            replay.error = Some((Json::String("initial".into()), e));
+            return replay;
+        }
+    };
+    let started = Instant::now();
+    if let Err(e) = initial(&mut runner, scenario) {
+        replay.error = Some((Json::String("initial".into()), e));
+    }
+    replay.initial_eval_ns = started.elapsed().as_nanos();
+    let mut checkpoints = Vec::new();
+    if replay.error.is_none() {
+        for (i, step) in scenario.steps.iter().enumerate() {
+            runner.at_step(json!(i));
+            let t = Instant::now();
+            let outcome = apply(&mut runner, step).and_then(|()| runner.settle());
+            replay.step_ns.push(t.elapsed().as_nanos());
+            if let Err(e) = outcome {
+                replay.error = Some((json!(i), e));
+                break;
+            }
+            if let Step::Checkpoint { label } = step {
+                checkpoints.push(json!({"label": label, "state": runner.snapshot(), "step": i}));
+            }
+        }
+    }
+    replay.result = runner.snapshot();
+    replay.result.insert("checkpoints".into(), Json::Array(checkpoints));
+    replay.explanations = runner
+        .explanations
+        .iter()
+        .map(|e| format!("step {}: {} {} because {}", e.step, e.mode, e.action, e.rule))
+        .collect();
+    replay.warnings = runner.warnings.clone();
+    replay
+}
+
+fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<(), RunError> {
+    let each = scenario.initial == Initial::Incremental;
+    for r in &scenario.resources {
+        runner.add_resource(r)?;
+        if each {
+            runner.settle()?;
+        }
+    }
+    for e in &scenario.edges {
+        runner.edge(e, true)?;
+        if each {
+            runner.settle()?;
+        }
+    }
+    for a in &scenario.alarms {
+        runner.raise_alarm(a)?;
+        if each {
+            runner.settle()?;
+        }
+    }
+    runner.settle()
+}
+
+fn apply(runner: &mut Runner, step: &Step) -> Result<(), RunError> {
+    match step {
+        Step::AddResource { resource } => runner.add_resource(resource),
+        Step::UpdateResource { id, state, name, properties } => {
+            runner.update_resource(id, state.as_deref(), name.as_deref(), properties)
+        }
+        Step::DeleteResource { id } => runner.delete_resource(id),
+        Step::AddEdge { source, target, relationship_type } => runner.edge(
+            &Edge {
+                source: source.clone(),
+                target: target.clone(),
+                relationship_type: relationship_type.clone(),
+            },
+            true,
+        ),
+        Step::DeleteEdge { source, target, relationship_type } => runner.edge(
+            &Edge {
+                source: source.clone(),
+                target: target.clone(),
+                relationship_type: relationship_type.clone(),
+            },
+            false,
+        ),
+        Step::RaiseAlarm { alarm } => runner.raise_alarm(alarm),
+        Step::ClearAlarm { alarm } => runner.clear_alarm(alarm),
+        Step::Checkpoint { .. } => Ok(()),
+    }
+}
