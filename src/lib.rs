@@ -12,6 +12,7 @@ pub mod compile;
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;
+pub mod generate;
 pub mod graph;
 pub mod runner;
 pub mod scenario;

@@ -46,6 +46,25 @@ enum Command {
         #[arg(long)]
         stats: Option<PathBuf>,
     },
+    /// Write a synthetic scenario: zones, hosts, instances, ports, networks, volumes,
+    /// applications, and NIC failures raised and cleared on some hosts.
+    Gen {
+        /// Availability zones.
+        #[arg(long, default_value_t = 4)]
+        zones: usize,
+        /// Hosts.
+        #[arg(long, default_value_t = 100)]
+        hosts: usize,
+        /// Instances per host.
+        #[arg(long, default_value_t = 10)]
+        instances: usize,
+        /// Hosts that get a NIC failure.
+        #[arg(long, default_value_t = 10)]
+        alarms: usize,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Compile templates to Datalog rules.
     Compile {
         /// What to print.
@@ -130,6 +149,18 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
         Command::Run { templates, scenario, out, explain, stats } => {
             run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref())
         }
+        Command::Gen { zones, hosts, instances, alarms, out } => {
+            let size =
+                causeway::generate::Size { zones, hosts, instances_per_host: instances, alarms };
+            let text = causeway::generate::scenario(size).to_string();
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                None => write_out(&(text + "\n")),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Compile { emit, set } => {
             let (inputs, result) = check_paths(&set, false)?;
             if result.files.iter().any(|f| !f.ok()) {
@@ -210,11 +241,13 @@ fn run_scenario(
     let parsed =
         causeway::scenario::parse(&text).map_err(|e| format!("{}: {e}", scenario.display()))?;
     let load_ns = started.elapsed().as_nanos();
-    let replay = causeway::runner::replay(checked.compiled.rules.clone(), &parsed);
-    let mut result = replay.result;
-    result.insert("templates".into(), templates_json(&inputs, &checked));
-    let json = serde_json::to_string_pretty(&serde_json::Value::Object(result))
-        .map_err(|e| e.to_string())?;
+    let replay = causeway::runner::replay(checked.compiled.rules.clone(), &parsed, explain);
+    let doc = causeway::runner::ResultDoc {
+        state: &replay.state,
+        checkpoints: &replay.checkpoints,
+        templates: templates_json(&inputs, &checked),
+    };
+    let json = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
     match out {
         Some(path) => {
             std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?

@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
 /// A parsed scenario.
@@ -203,60 +204,63 @@ pub struct ScenarioError {
     pub step: Option<usize>,
 }
 
+/// The top level, with every list item kept as unparsed text: items are parsed one by one,
+/// so that errors name the item and a large topology is never held as a JSON tree.
+#[derive(Deserialize)]
+struct Top<'a> {
+    #[serde(default, borrow)]
+    initial: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    resources: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    edges: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    alarms: Option<Vec<&'a RawValue>>,
+    #[serde(default, borrow)]
+    steps: Option<Vec<&'a RawValue>>,
+}
+
 /// Parses a scenario's JSON text.
 pub fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-    let root: Value = serde_json::from_str(text).map_err(|e| ScenarioError {
+    let top: Top<'_> = serde_json::from_str(text).map_err(|e| ScenarioError {
         place: "scenario".into(),
         message: e.to_string(),
         step: None,
     })?;
-    let Value::Object(map) = &root else {
-        return Err(ScenarioError {
-            place: "scenario".into(),
-            message: "expected a JSON object".into(),
-            step: None,
-        });
-    };
-    let initial = match map.get("initial") {
+    let initial = match top.initial {
         None => Initial::Startup,
         Some(v) => one(v, "initial", None)?,
     };
     Ok(Scenario {
         initial,
-        resources: list(map.get("resources"), "resources", false)?,
-        edges: list(map.get("edges"), "edges", false)?,
-        alarms: list(map.get("alarms"), "alarms", false)?,
-        steps: list(map.get("steps"), "steps", true)?,
+        resources: list(top.resources, "resources", false)?,
+        edges: list(top.edges, "edges", false)?,
+        alarms: list(top.alarms, "alarms", false)?,
+        steps: list(top.steps, "steps", true)?,
     })
 }
 
 fn one<T: for<'de> Deserialize<'de>>(
-    v: &Value,
+    v: &RawValue,
     place: &str,
     step: Option<usize>,
 ) -> Result<T, ScenarioError> {
-    T::deserialize(v).map_err(|e| ScenarioError {
-        place: place.into(),
-        message: e.to_string(),
-        step,
+    serde_json::from_str(v.get()).map_err(|e| {
+        // The position would be within the item, not the file; the place names the item.
+        let text = e.to_string();
+        let message = text.rsplit_once(" at line ").map_or(text.clone(), |(m, _)| m.to_string());
+        ScenarioError { place: place.into(), message, step }
     })
 }
 
 fn list<T: for<'de> Deserialize<'de>>(
-    v: Option<&Value>,
+    items: Option<Vec<&RawValue>>,
     name: &str,
     steps: bool,
 ) -> Result<Vec<T>, ScenarioError> {
-    let Some(v) = v else { return Ok(Vec::new()) };
-    let Value::Array(items) = v else {
-        return Err(ScenarioError {
-            place: name.into(),
-            message: "expected a list".into(),
-            step: None,
-        });
-    };
     items
-        .iter()
+        .unwrap_or_default()
+        .into_iter()
         .enumerate()
         .map(|(i, item)| one(item, &format!("{name}[{i}]"), steps.then_some(i)))
         .collect()

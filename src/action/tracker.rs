@@ -10,7 +10,7 @@
 
 use super::resolve::{Resolved, ResolvedKind};
 use crate::graph::VertexId;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// An action instance: action id and trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -13,7 +13,8 @@ use super::compiled::Compiled;
 use super::eval::{Binding, anchored};
 use crate::compile::ir::{End, RelationId, Var};
 use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeSet;
 
 /// A rule firing for a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -40,7 +41,7 @@ pub struct Incremental {
     /// Activations by (rule, vertex) for every vertex they bind.
     by_vertex: HashMap<(u32, VertexId), HashSet<Activation>>,
     /// Relation memberships per vertex.
-    membership: HashMap<VertexId, Vec<RelationId>>,
+    membership: Membership,
     /// Rules and variables per relation; rules and negations per label.
     uses: Uses,
 }
@@ -83,7 +84,11 @@ impl Uses {
 impl Incremental {
     /// An empty state for `c` (no vertex evaluated yet).
     pub fn new(c: &Compiled) -> Incremental {
-        Incremental { uses: Uses::new(c), ..Incremental::default() }
+        Incremental {
+            uses: Uses::new(c),
+            membership: Membership::new(c.relation_count()),
+            ..Incremental::default()
+        }
     }
 
     /// The current activations, sorted.
@@ -118,7 +123,7 @@ impl Incremental {
                 .map(|r| RelationId(r as u32))
                 .filter(|&r| c.member(r, graph, v))
                 .collect();
-            let before = self.membership.get(&v).cloned().unwrap_or_default();
+            let before = self.membership.get(v);
             if now == before {
                 continue;
             }
@@ -142,11 +147,7 @@ impl Incremental {
                     }
                 }
             }
-            if now.is_empty() {
-                self.membership.remove(&v);
-            } else {
-                self.membership.insert(v, now);
-            }
+            self.membership.set(v, &now);
         }
         let mut appeared: BTreeSet<Activation> = BTreeSet::new();
         let mut disappeared: BTreeSet<Activation> = BTreeSet::new();
@@ -242,4 +243,48 @@ fn graph_out_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
 /// Sources of live edges with `label` entering `v`.
 fn graph_in_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
     graph.in_neighbours(v, label).collect()
+}
+
+/// Relation membership of every vertex, as a dense bit set per vertex index: no hashing, and
+/// no rehash pause as the graph grows.
+#[derive(Debug, Default)]
+struct Membership {
+    words: usize,
+    bits: Vec<u64>,
+}
+
+impl Membership {
+    fn new(relations: usize) -> Membership {
+        Membership { words: relations.div_ceil(64).max(1), bits: Vec::new() }
+    }
+
+    fn get(&self, v: VertexId) -> Vec<RelationId> {
+        let start = v.index() as usize * self.words;
+        let Some(words) = self.bits.get(start..start + self.words) else { return Vec::new() };
+        let mut out = Vec::new();
+        for (w, &word) in words.iter().enumerate() {
+            let mut word = word;
+            while word != 0 {
+                let bit = word.trailing_zeros() as usize;
+                out.push(RelationId((w * 64 + bit) as u32));
+                word &= word - 1;
+            }
+        }
+        out
+    }
+
+    fn set(&mut self, v: VertexId, relations: &[RelationId]) {
+        let start = v.index() as usize * self.words;
+        if self.bits.len() < start + self.words {
+            if relations.is_empty() {
+                return;
+            }
+            self.bits.resize(start + self.words, 0);
+        }
+        let words = &mut self.bits[start..start + self.words];
+        words.fill(0);
+        for r in relations {
+            words[r.0 as usize / 64] |= 1 << (r.0 % 64);
+        }
+    }
 }

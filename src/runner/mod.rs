@@ -10,8 +10,8 @@
 mod replay;
 mod result;
 
-pub use replay::{Replay, replay};
-pub use result::Snapshot;
+pub use replay::{Checkpoint, Replay, ResultDoc, replay};
+pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
 use crate::compile::ir::RuleSet;
@@ -21,8 +21,9 @@ use crate::graph::{
     Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Value, VertexId, names,
 };
 use crate::scenario::{Alarm, Edge, Resource};
+use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value as Json;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How many evaluate-act rounds one change may take before it is called a runaway loop.
 pub const MAX_ROUNDS: usize = 100;
@@ -98,6 +99,8 @@ pub struct Runner {
     pub explanations: Vec<Explanation>,
     /// Warnings (get_attr without value, ...).
     pub warnings: Vec<String>,
+    /// Whether to record [`Explanation`]s (off by default: they cost time per action).
+    pub explain: bool,
     step: Json,
 }
 
@@ -116,13 +119,14 @@ impl Runner {
             compiled,
             inc,
             tracker: Tracker::new(),
-            performed: HashMap::new(),
-            mistral_live: HashMap::new(),
+            performed: HashMap::default(),
+            mistral_live: HashMap::default(),
             resources: BTreeMap::new(),
             alarms: BTreeMap::new(),
             mistral_calls: Vec::new(),
             explanations: Vec::new(),
             warnings: Vec::new(),
+            explain: false,
             step: Json::String("initial".into()),
         })
     }
@@ -346,13 +350,17 @@ impl Runner {
                 self.performed.get(&instance).cloned()
             };
             let Some(resolved) = resolved else { continue };
-            let binding: Vec<String> = rule
-                .vars
-                .iter()
-                .zip(a.binding.iter())
-                .map(|(v, id)| format!("{}={}", v.name, self.vertex_name(*id)))
-                .collect();
-            let why = format!("{}({})", rule.name, binding.join(", "));
+            let why = if self.explain {
+                let binding: Vec<String> = rule
+                    .vars
+                    .iter()
+                    .zip(a.binding.iter())
+                    .map(|(v, id)| format!("{}={}", v.name, self.vertex_name(*id)))
+                    .collect();
+                format!("{}({})", rule.name, binding.join(", "))
+            } else {
+                String::new()
+            };
             if let ResolvedKind::ExecuteMistral { workflow, input } = &resolved.kind {
                 let key = (spec.id.clone(), trigger.clone());
                 let count = self.mistral_live.entry(key.clone()).or_insert(0);
@@ -391,7 +399,7 @@ impl Runner {
                 }
                 made
             };
-            if !made.is_empty() {
+            if !made.is_empty() && self.explain {
                 let mode = if appeared { "do" } else { "undo" };
                 self.explanations.push(Explanation {
                     step: self.step.clone(),
@@ -426,6 +434,17 @@ impl Runner {
             .or_else(|| vertex.get_str(names::NAME))
             .unwrap_or(vertex.entity_id());
         self.graph.resolve(id).to_string()
+    }
+
+    /// Recomputes every activation from the whole graph with the reference evaluator (the
+    /// baseline the incremental evaluator is measured against); their number.
+    pub fn reference_activations(&self) -> usize {
+        crate::engine::reference(&self.compiled, &self.graph).len()
+    }
+
+    /// The number of current activations (incremental evaluator).
+    pub fn activations(&self) -> usize {
+        self.inc.activations().len()
     }
 
     /// The rule set.

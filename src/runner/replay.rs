@@ -1,17 +1,20 @@
 //! Replaying a scenario: the initial topology, then every step to its fixpoint, with
 //! checkpoints and timings.
 
-use super::{RunError, Runner};
+use super::{RunError, Runner, Snapshot};
 use crate::compile::ir::RuleSet;
 use crate::scenario::{Edge, Initial, Scenario, Step};
+use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::time::Instant;
 
 /// What a replay produced.
 #[derive(Debug)]
 pub struct Replay {
-    /// The RESULT.json object, without `templates` (the caller adds them).
-    pub result: serde_json::Map<String, Json>,
+    /// The final state.
+    pub state: Snapshot,
+    /// The states recorded at checkpoints.
+    pub checkpoints: Vec<Checkpoint>,
     /// The first error, with the step it happened in; the result holds everything before it.
     pub error: Option<(Json, RunError)>,
     /// Nanoseconds of the initial evaluation.
@@ -24,10 +27,34 @@ pub struct Replay {
     pub warnings: Vec<String>,
 }
 
+/// The state at a checkpoint step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Checkpoint {
+    /// Its label.
+    pub label: String,
+    /// The state.
+    pub state: Snapshot,
+    /// The step index.
+    pub step: usize,
+}
+
+/// The RESULT.json document.
+#[derive(Debug, Serialize)]
+pub struct ResultDoc<'a> {
+    /// The final state, flattened into the document.
+    #[serde(flatten)]
+    pub state: &'a Snapshot,
+    /// Checkpoints in order.
+    pub checkpoints: &'a [Checkpoint],
+    /// The templates and their status.
+    pub templates: Json,
+}
+
 /// Replays `scenario` with `rules`.
-pub fn replay(rules: RuleSet, scenario: &Scenario) -> Replay {
+pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
     let mut replay = Replay {
-        result: serde_json::Map::new(),
+        state: Snapshot::default(),
+        checkpoints: Vec::new(),
         error: None,
         initial_eval_ns: 0,
         step_ns: Vec::new(),
@@ -41,12 +68,12 @@ pub fn replay(rules: RuleSet, scenario: &Scenario) -> Replay {
             return replay;
         }
     };
+    runner.explain = explain;
     let started = Instant::now();
     if let Err(e) = initial(&mut runner, scenario) {
         replay.error = Some((Json::String("initial".into()), e));
     }
     replay.initial_eval_ns = started.elapsed().as_nanos();
-    let mut checkpoints = Vec::new();
     if replay.error.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
             runner.at_step(json!(i));
@@ -58,12 +85,15 @@ pub fn replay(rules: RuleSet, scenario: &Scenario) -> Replay {
                 break;
             }
             if let Step::Checkpoint { label } = step {
-                checkpoints.push(json!({"label": label, "state": runner.snapshot(), "step": i}));
+                replay.checkpoints.push(Checkpoint {
+                    label: label.clone(),
+                    state: runner.snapshot(),
+                    step: i,
+                });
             }
         }
     }
-    replay.result = runner.snapshot();
-    replay.result.insert("checkpoints".into(), Json::Array(checkpoints));
+    replay.state = runner.snapshot();
     replay.explanations = runner
         .explanations
         .iter()

@@ -1,12 +1,110 @@
 //! The state of a run in the RESULT.json shape of `scenario-format.md`.
+//!
+//! Typed structs rather than JSON trees: a snapshot of a million resources is written, not
+//! held as a tree of maps. Field order is alphabetical, as the reference results have it.
 
 use super::Runner;
 use crate::graph::{Category, Graph, Label, Value, VertexId, names};
-use serde_json::{Value as Json, json};
+use serde::Serialize;
+use serde_json::Value as Json;
 use std::collections::HashMap;
 
-/// The result keys that describe the graph and the workflow runs.
-pub type Snapshot = serde_json::Map<String, Json>;
+/// The graph and workflow part of a result (and of every checkpoint).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Snapshot {
+    /// `causes` edges between live alarms.
+    pub causal_edges: Vec<Causal>,
+    /// Live deduced alarms.
+    pub deduced_alarms: Vec<Deduced>,
+    /// Ids of deleted resources.
+    pub deleted_resources: Vec<Json>,
+    /// Live edges between live resources: (source id, label, target id).
+    pub edges: Vec<(Json, String, Json)>,
+    /// Live external alarms.
+    pub external_alarms: Vec<External>,
+    /// Ids of marked-down resources.
+    pub marked_down: Vec<Json>,
+    /// Workflow runs in order.
+    pub mistral_calls: Vec<Call>,
+    /// Live resources, by id.
+    pub resources: Vec<ResourceState>,
+}
+
+/// An alarm named by (alarm name, id of the resource it is on).
+pub type AlarmName = (Json, Json);
+
+/// A causal edge.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Causal {
+    /// The caused alarm.
+    pub caused: AlarmName,
+    /// The causing alarm.
+    pub causing: AlarmName,
+}
+
+/// A deduced alarm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deduced {
+    /// Upper-cased severity.
+    pub aggregated_severity: Json,
+    /// Alarm name.
+    pub name: Json,
+    /// Normalised severity.
+    pub operational_severity: Json,
+    /// Severity as written.
+    pub severity: Json,
+    /// Id of the resource it is on.
+    pub target: Json,
+    /// Type of that resource.
+    pub target_type: Json,
+}
+
+/// An external alarm.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct External {
+    /// Alarm name.
+    pub name: Json,
+    /// Severity.
+    pub severity: Json,
+    /// Id of the resource it is on.
+    pub target: Json,
+    /// The monitor.
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A workflow run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Call {
+    /// Workflow input.
+    pub input: serde_json::Map<String, Json>,
+    /// The step that caused it.
+    pub step: Json,
+    /// Workflow name.
+    pub workflow: String,
+}
+
+/// A live resource.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResourceState {
+    /// Winning raw state, upper-cased.
+    pub aggregated_state: Json,
+    /// Resource id.
+    pub id: Json,
+    /// `is_marked_down`.
+    pub marked_down: bool,
+    /// Name.
+    pub name: Json,
+    /// Normalised state.
+    pub operational_state: Json,
+    /// Raw state.
+    pub state: Json,
+    /// Datasource type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// State set by `set_state`.
+    pub vitrage_state: Json,
+}
 
 fn text(graph: &Graph, v: Option<Value>) -> Json {
     match v {
@@ -16,9 +114,9 @@ fn text(graph: &Graph, v: Option<Value>) -> Json {
     }
 }
 
-fn sorted(mut items: Vec<Json>) -> Json {
-    items.sort_by_cached_key(|j| j.to_string());
-    Json::Array(items)
+/// Sorts by each item's JSON text, as the result format asks.
+fn by_text<T: Serialize>(items: &mut [T]) {
+    items.sort_by_cached_key(|i| serde_json::to_string(i).unwrap_or_default());
 }
 
 impl Runner {
@@ -26,101 +124,87 @@ impl Runner {
     /// workflow runs.
     pub fn snapshot(&self) -> Snapshot {
         let g = &self.graph;
-        let mut resources = Vec::new();
-        let mut deleted = Vec::new();
-        let mut marked_down = Vec::new();
-        let mut deduced = Vec::new();
-        let mut external = Vec::new();
-        let mut ident: HashMap<VertexId, Json> = HashMap::new();
+        let mut s = Snapshot::default();
+        let mut ident: HashMap<VertexId, AlarmName> = HashMap::new();
         for (id, v) in g.vertices() {
             let get = |k| text(g, v.get(k));
             match v.category() {
+                Category::Resource if v.is_deleted() => s.deleted_resources.push(get(names::ID)),
+                Category::Resource if v.is_placeholder() => {}
                 Category::Resource => {
-                    if v.is_deleted() {
-                        deleted.push(get(names::ID));
-                        continue;
+                    let marked_down = v.get(names::IS_MARKED_DOWN) == Some(Value::Bool(true));
+                    if marked_down {
+                        s.marked_down.push(get(names::ID));
                     }
-                    if v.is_placeholder() {
-                        continue;
-                    }
-                    let md = v.get(names::IS_MARKED_DOWN) == Some(Value::Bool(true));
-                    if md {
-                        marked_down.push(get(names::ID));
-                    }
-                    resources.push(json!({
-                        "aggregated_state": get(names::VITRAGE_AGGREGATED_STATE),
-                        "id": get(names::ID),
-                        "marked_down": md,
-                        "name": get(names::NAME),
-                        "operational_state": get(names::VITRAGE_OPERATIONAL_STATE),
-                        "state": get(names::STATE),
-                        "type": g.resolve(v.vitrage_type()),
-                        "vitrage_state": get(names::VITRAGE_STATE),
-                    }));
+                    s.resources.push(ResourceState {
+                        aggregated_state: get(names::VITRAGE_AGGREGATED_STATE),
+                        id: get(names::ID),
+                        marked_down,
+                        name: get(names::NAME),
+                        operational_state: get(names::VITRAGE_OPERATIONAL_STATE),
+                        state: get(names::STATE),
+                        kind: g.resolve(v.vitrage_type()).to_string(),
+                        vitrage_state: get(names::VITRAGE_STATE),
+                    });
                 }
+                Category::Alarm if v.is_deleted() => {}
                 Category::Alarm => {
-                    if v.is_deleted() {
-                        continue;
-                    }
                     let target = get(names::VITRAGE_RESOURCE_ID);
-                    ident.insert(id, json!([get(names::NAME), target.clone()]));
-                    if g.resolve(v.vitrage_type()) == "vitrage" {
-                        deduced.push(json!({
-                            "aggregated_severity": get(names::VITRAGE_AGGREGATED_SEVERITY),
-                            "name": get(names::NAME),
-                            "operational_severity": get(names::VITRAGE_OPERATIONAL_SEVERITY),
-                            "severity": get(names::SEVERITY),
-                            "target": target,
-                            "target_type": get(names::VITRAGE_RESOURCE_TYPE),
-                        }));
+                    ident.insert(id, (get(names::NAME), target.clone()));
+                    let kind = g.resolve(v.vitrage_type());
+                    if kind == "vitrage" {
+                        s.deduced_alarms.push(Deduced {
+                            aggregated_severity: get(names::VITRAGE_AGGREGATED_SEVERITY),
+                            name: get(names::NAME),
+                            operational_severity: get(names::VITRAGE_OPERATIONAL_SEVERITY),
+                            severity: get(names::SEVERITY),
+                            target,
+                            target_type: get(names::VITRAGE_RESOURCE_TYPE),
+                        });
                     } else {
-                        external.push(json!({
-                            "name": get(names::NAME),
-                            "severity": get(names::SEVERITY),
-                            "target": target,
-                            "type": g.resolve(v.vitrage_type()),
-                        }));
+                        s.external_alarms.push(External {
+                            name: get(names::NAME),
+                            severity: get(names::SEVERITY),
+                            target,
+                            kind: kind.to_string(),
+                        });
                     }
                 }
             }
         }
-        let mut edges = Vec::new();
-        let mut causal = Vec::new();
         for label in g.labels() {
-            for (s, t) in g.edges_with_label(label) {
-                let (Some(sv), Some(tv)) = (g.vertex(s), g.vertex(t)) else { continue };
+            for (src, dst) in g.edges_with_label(label) {
+                let (Some(sv), Some(tv)) = (g.vertex(src), g.vertex(dst)) else { continue };
                 if sv.is_deleted() || tv.is_deleted() {
                     continue;
                 }
                 if label == Label::CAUSES {
-                    if let (Some(a), Some(b)) = (ident.get(&s), ident.get(&t)) {
-                        causal.push(json!({"caused": b, "causing": a}));
+                    if let (Some(a), Some(b)) = (ident.get(&src), ident.get(&dst)) {
+                        s.causal_edges.push(Causal { caused: b.clone(), causing: a.clone() });
                     }
                 } else if sv.category() == Category::Resource && tv.category() == Category::Resource
                 {
-                    edges.push(json!([
-                        text(g, sv.get(names::ID)),
-                        g.resolve(label.sym()),
-                        text(g, tv.get(names::ID))
-                    ]));
+                    let name = g.resolve(label.sym()).to_string();
+                    s.edges.push((text(g, sv.get(names::ID)), name, text(g, tv.get(names::ID))));
                 }
             }
         }
-        resources.sort_by_cached_key(|r| (r["id"].to_string(), r["type"].to_string()));
-        let calls: Vec<Json> = self
+        s.resources.sort_by_cached_key(|r| (r.id.to_string(), r.kind.clone()));
+        by_text(&mut s.causal_edges);
+        by_text(&mut s.deduced_alarms);
+        by_text(&mut s.deleted_resources);
+        by_text(&mut s.edges);
+        by_text(&mut s.external_alarms);
+        by_text(&mut s.marked_down);
+        s.mistral_calls = self
             .mistral_calls
             .iter()
-            .map(|c| json!({"input": c.input, "step": c.step, "workflow": c.workflow}))
+            .map(|c| Call {
+                input: c.input.clone(),
+                step: c.step.clone(),
+                workflow: c.workflow.clone(),
+            })
             .collect();
-        let mut out = Snapshot::new();
-        out.insert("causal_edges".into(), sorted(causal));
-        out.insert("deduced_alarms".into(), sorted(deduced));
-        out.insert("deleted_resources".into(), sorted(deleted));
-        out.insert("edges".into(), sorted(edges));
-        out.insert("external_alarms".into(), sorted(external));
-        out.insert("marked_down".into(), sorted(marked_down));
-        out.insert("mistral_calls".into(), Json::Array(calls));
-        out.insert("resources".into(), Json::Array(resources));
-        out
+        s
     }
 }
