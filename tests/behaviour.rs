@@ -250,3 +250,47 @@ fn a_bad_step_names_the_step_and_keeps_what_was_applied() {
     assert!(error.to_string().starts_with("target: unknown resource \"vm-9\""), "{error}");
     assert_eq!(r.state.marked_down, [json!("host-1")], "step 0 is kept");
 }
+
+fn rules(templates: &[&str]) -> causeway::compile::ir::RuleSet {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let inputs: Vec<Input> = templates
+        .iter()
+        .map(|t| Input {
+            file: t.to_string(),
+            bytes: std::fs::read(root.join(t)).expect("template"),
+        })
+        .collect();
+    check_set(&inputs, &Options::default()).compiled.rules
+}
+
+#[test]
+fn a_template_added_after_the_alarm_acts_on_it_and_deleting_it_undoes_its_effects() {
+    use causeway::runner::Runner;
+    let mut r = Runner::new(rules(&["templates/host_down.yaml"])).expect("runner");
+    let topology =
+        causeway::scenario::parse(&nic_topology(json!([])).to_string()).expect("topology");
+    for res in &topology.resources {
+        r.add_resource(res).expect("resource");
+    }
+    for e in &topology.edges {
+        r.edge(e, true).expect("edge");
+    }
+    let nic: causeway::scenario::Alarm = serde_json::from_str(NIC).expect("alarm");
+    r.raise_alarm(&nic).expect("raise");
+    r.settle().expect("settle");
+    assert!(r.snapshot().deduced_alarms.is_empty(), "no NIC template yet");
+
+    r.replace_rules(rules(&["templates/host_down.yaml", "templates/nic_failure.yaml"]))
+        .expect("add");
+    let added = r.snapshot();
+    assert_eq!(added.deduced_alarms.len(), 4);
+    assert_eq!(added.marked_down, [json!("host-1")]);
+    assert_eq!(added.mistral_calls.len(), 2);
+
+    r.replace_rules(rules(&["templates/host_down.yaml"])).expect("delete");
+    let deleted = r.snapshot();
+    assert!(deleted.deduced_alarms.is_empty());
+    assert!(deleted.marked_down.is_empty());
+    assert!(deleted.causal_edges.is_empty());
+    assert_eq!(deleted.mistral_calls.len(), 2, "workflows already run stay run");
+}

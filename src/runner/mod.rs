@@ -18,7 +18,8 @@ use crate::compile::ir::RuleSet;
 use crate::engine::{Activation, Compiled, Incremental};
 use crate::graph::values::{ValueTables, refresh_vertex};
 use crate::graph::{
-    Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Value, VertexId, names,
+    Category, EdgeKey, Graph, GraphChange, GraphError, Label, NewVertex, Props, Value, VertexId,
+    names,
 };
 use crate::scenario::{Alarm, Edge, Resource};
 use rustc_hash::FxHashMap as HashMap;
@@ -300,6 +301,63 @@ impl Runner {
             props.push((key, value));
         }
         Ok(props)
+    }
+
+    /// Replaces the template set at run time, as Vitrage's template add and delete do: the
+    /// scenarios that are gone undo their effects (workflows already run stay run), the new
+    /// ones are evaluated over the existing graph and act, and the rest carry on unchanged.
+    /// Scenarios are told apart by id (`<template name>-scenario<i>`).
+    pub fn replace_rules(&mut self, rules: RuleSet) -> Result<(), RunError> {
+        self.settle()?;
+        let compiled = Compiled::new(&rules, &mut self.graph)?;
+        let old_ids: BTreeSet<String> = self.rules.scenarios.iter().map(|s| s.id.clone()).collect();
+        let new_ids: BTreeSet<String> = rules.scenarios.iter().map(|s| s.id.clone()).collect();
+        let mut decisions = Vec::new();
+        let scenario_of = |set: &RuleSet, a: &Activation| {
+            let rule = &set.rules[a.rule as usize];
+            set.scenarios[rule.scenario.0 as usize].id.clone()
+        };
+        let removed: Vec<Activation> = self
+            .inc
+            .activations()
+            .into_iter()
+            .filter(|a| !new_ids.contains(&scenario_of(&self.rules, a)))
+            .collect();
+        for a in &removed {
+            self.react(a, false, &mut decisions);
+        }
+        // A fresh evaluator sees the whole graph as just added: its initial evaluation.
+        let mut everything: Vec<GraphChange> = self
+            .graph
+            .vertices()
+            .filter(|(_, v)| !v.is_deleted())
+            .map(|(id, _)| GraphChange::VertexAdded(id))
+            .collect();
+        let labels: Vec<Label> = self.graph.labels().collect();
+        for label in labels {
+            everything.extend(
+                self.graph.edges_with_label(label).map(|(source, target)| {
+                    GraphChange::EdgeAdded(EdgeKey { source, target, label })
+                }),
+            );
+        }
+        let mut inc = Incremental::new(&compiled);
+        let delta = inc.apply(&compiled, &self.graph, &everything);
+        let added: Vec<Activation> = delta
+            .appeared
+            .into_iter()
+            .filter(|a| !old_ids.contains(&scenario_of(&rules, a)))
+            .collect();
+        self.rules = rules;
+        self.compiled = compiled;
+        self.inc = inc;
+        for a in &added {
+            self.react(a, true, &mut decisions);
+        }
+        for d in &decisions {
+            action::effects::apply(&mut self.graph, &self.tables, d)?;
+        }
+        self.settle()
     }
 
     /// Evaluates and acts until nothing changes.
