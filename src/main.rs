@@ -245,7 +245,7 @@ fn run_scenario(
     let doc = causeway::runner::ResultDoc {
         state: &replay.state,
         checkpoints: &replay.checkpoints,
-        templates: templates_json(&inputs, &checked),
+        templates: causeway::runner::templates_report(&inputs, &checked),
     };
     let json = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
     match out {
@@ -278,28 +278,6 @@ fn run_scenario(
             Ok(ExitCode::from(1))
         }
     }
-}
-
-/// The `templates` key of RESULT.json.
-fn templates_json(inputs: &[Input], checked: &SetResult) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = inputs
-        .iter()
-        .zip(&checked.files)
-        .map(|(input, f)| {
-            let name = causeway::template::load(&input.file, &input.bytes)
-                .ok()
-                .and_then(|d| d.get("metadata").and_then(|m| m.get("name")).map(|n| n.py_str()))
-                .unwrap_or_default();
-            let file = Path::new(&input.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let ty = f.template_type.map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or(serde_json::Value::Null);
-            let (status, details) = match &f.error {
-                None => ("ACTIVE", "Template validation is OK".to_string()),
-                Some(d) => ("ERROR", d.message.clone()),
-            };
-            serde_json::json!({"details": details, "file": file, "name": name, "status": status, "type": ty})
-        })
-        .collect();
-    serde_json::Value::Array(items)
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.

@@ -13,4 +13,8 @@ mod resolve;
 mod tracker;
 
 pub use resolve::{Resolved, ResolvedKind, resolve};
+
+/// An action id (`<scenario id>-action<j>`), shared rather than copied: it is part of every
+/// action instance the tracker holds.
+pub type ActionId = std::sync::Arc<str>;
 pub use tracker::{Decision, Instance, Tracker};

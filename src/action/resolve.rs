@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Resolved {
     /// `<scenario id>-action<j>`.
-    pub id: String,
+    pub id: super::ActionId,
     /// What to do.
     pub kind: ResolvedKind,
     /// The target vertex (none for execute_mistral).
@@ -51,6 +51,7 @@ pub enum ResolvedKind {
 /// Binds `spec` to the activation of `rule` with `binding`; warnings for `get_attr` that give
 /// null are pushed to `warnings`.
 pub fn resolve(
+    id: super::ActionId,
     spec: &ActionSpec,
     rule: &Rule,
     binding: &[VertexId],
@@ -91,7 +92,7 @@ pub fn resolve(
             ResolvedKind::ExecuteMistral { workflow, input: map }
         }
     };
-    Some(Resolved { id: spec.id.clone(), kind, target, source })
+    Some(Resolved { id, kind, target, source })
 }
 
 fn eval(

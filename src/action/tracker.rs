@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap as HashMap;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Instance {
     /// `<scenario id>-action<j>`.
-    pub action: String,
+    pub action: super::ActionId,
     /// The sorted vertices of the match.
     pub trigger: Box<[VertexId]>,
 }
@@ -138,7 +138,7 @@ mod tests {
 
     fn state(s: &str, id: &str) -> Resolved {
         Resolved {
-            id: id.into(),
+            id: std::sync::Arc::from(id),
             kind: ResolvedKind::SetState { state: s.into() },
             target: Some(VertexId(1)),
             source: None,
@@ -146,7 +146,7 @@ mod tests {
     }
 
     fn inst(id: &str, t: u32) -> Instance {
-        Instance { action: id.into(), trigger: vec![VertexId(t)].into() }
+        Instance { action: std::sync::Arc::from(id), trigger: vec![VertexId(t)].into() }
     }
 
     #[test]

@@ -98,7 +98,7 @@ impl Incremental {
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
-        let mut regions: BTreeSet<(usize, Var, VertexId)> = BTreeSet::new();
+        let mut regions: Vec<(usize, Var, VertexId)> = Vec::new();
         let mut touched: BTreeSet<VertexId> = BTreeSet::new();
         for change in changes {
             match change {
@@ -131,7 +131,7 @@ impl Incremental {
                 now.iter().chain(before.iter()).filter(|r| now.contains(r) != before.contains(r));
             for rel in changed {
                 for &(r, var) in self.uses.vars_of_relation.get(rel).into_iter().flatten() {
-                    regions.insert((r, var, v));
+                    regions.push((r, var, v));
                 }
                 for &(r, k, free_is_source) in self.uses.free_ends.get(rel).into_iter().flatten() {
                     let n = &c.rules[r].negations[k];
@@ -142,7 +142,7 @@ impl Incremental {
                     };
                     if let End::Bound(var) = bound_end {
                         for w in neighbours {
-                            regions.insert((r, *var, w));
+                            regions.push((r, *var, w));
                         }
                     }
                 }
@@ -151,6 +151,8 @@ impl Incremental {
         }
         let mut appeared: BTreeSet<Activation> = BTreeSet::new();
         let mut disappeared: BTreeSet<Activation> = BTreeSet::new();
+        regions.sort_unstable();
+        regions.dedup();
         for (r, var, v) in regions {
             let fresh: HashSet<Activation> = anchored(c, r, var, v, graph)
                 .into_iter()
@@ -181,28 +183,23 @@ impl Incremental {
         }
     }
 
-    fn edge_regions(
-        &self,
-        c: &Compiled,
-        k: EdgeKey,
-        regions: &mut BTreeSet<(usize, Var, VertexId)>,
-    ) {
+    fn edge_regions(&self, c: &Compiled, k: EdgeKey, regions: &mut Vec<(usize, Var, VertexId)>) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
-            regions.insert((r, s, k.source));
+            regions.push((r, s, k.source));
         }
         for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
             let neg = &c.rules[r].negations[n];
             match (&neg.source, &neg.target) {
                 (End::Bound(s), _) => {
-                    regions.insert((r, *s, k.source));
+                    regions.push((r, *s, k.source));
                 }
                 (_, End::Bound(t)) => {
-                    regions.insert((r, *t, k.target));
+                    regions.push((r, *t, k.target));
                 }
                 // Both ends free: any binding of the rule may change.
                 _ => {
                     for a in self.active.iter().filter(|a| a.rule as usize == r) {
-                        regions.insert((r, Var(0), a.binding[0]));
+                        regions.push((r, Var(0), a.binding[0]));
                     }
                 }
             }

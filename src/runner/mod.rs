@@ -10,7 +10,7 @@
 mod replay;
 mod result;
 
-pub use replay::{Checkpoint, Replay, ResultDoc, replay};
+pub use replay::{Checkpoint, Replay, ResultDoc, replay, templates_report};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
@@ -92,6 +92,7 @@ pub struct Runner {
     tracker: Tracker,
     performed: HashMap<Instance, Resolved>,
     mistral_live: HashMap<(String, Box<[VertexId]>), u32>,
+    action_ids: rustc_hash::FxHashSet<action::ActionId>,
     resources: BTreeMap<String, VertexId>,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Workflow runs in order.
@@ -122,6 +123,7 @@ impl Runner {
             tracker: Tracker::new(),
             performed: HashMap::default(),
             mistral_live: HashMap::default(),
+            action_ids: rustc_hash::FxHashSet::default(),
             resources: BTreeMap::new(),
             alarms: BTreeMap::new(),
             mistral_calls: Vec::new(),
@@ -401,9 +403,10 @@ impl Runner {
         trigger.sort();
         let trigger: Box<[VertexId]> = trigger.into();
         for spec in &scenario.actions {
-            let instance = Instance { action: spec.id.clone(), trigger: trigger.clone() };
+            let id = shared_id(&mut self.action_ids, &spec.id);
+            let instance = Instance { action: id.clone(), trigger: trigger.clone() };
             let resolved = if appeared {
-                action::resolve(spec, rule, &a.binding, &self.graph, &mut self.warnings)
+                action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings)
             } else {
                 self.performed.get(&instance).cloned()
             };
@@ -509,6 +512,16 @@ impl Runner {
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
+}
+
+/// The shared id of an action, made once per id.
+fn shared_id(ids: &mut rustc_hash::FxHashSet<action::ActionId>, id: &str) -> action::ActionId {
+    if let Some(shared) = ids.get(id) {
+        return shared.clone();
+    }
+    let shared: action::ActionId = std::sync::Arc::from(id);
+    ids.insert(shared.clone());
+    shared
 }
 
 fn alarm_key(a: &Alarm) -> (String, String, String, String) {

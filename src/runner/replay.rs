@@ -154,3 +154,28 @@ fn apply(runner: &mut Runner, step: &Step) -> Result<(), RunError> {
         Step::Checkpoint { .. } => Ok(()),
     }
 }
+
+/// The `templates` key of RESULT.json.
+pub fn templates_report(
+    inputs: &[crate::check::Input],
+    checked: &crate::check::SetResult,
+) -> serde_json::Value {
+    let items: Vec<serde_json::Value> = inputs
+        .iter()
+        .zip(&checked.files)
+        .map(|(input, f)| {
+            let name = crate::template::load(&input.file, &input.bytes)
+                .ok()
+                .and_then(|d| d.get("metadata").and_then(|m| m.get("name")).map(|n| n.py_str()))
+                .unwrap_or_default();
+            let file = std::path::Path::new(&input.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let ty = f.template_type.map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or(serde_json::Value::Null);
+            let (status, details) = match &f.error {
+                None => ("ACTIVE", "Template validation is OK".to_string()),
+                Some(d) => ("ERROR", d.message.clone()),
+            };
+            serde_json::json!({"details": details, "file": file, "name": name, "status": status, "type": ty})
+        })
+        .collect();
+    serde_json::Value::Array(items)
+}
