@@ -103,3 +103,105 @@ fn params_resolve_get_param_and_json_ir_carries_provenance() {
     assert_eq!(action["kind"]["execute_mistral"]["workflow"]["literal"], "drain_host");
     assert!(Path::new(file).exists());
 }
+
+#[test]
+fn run_writes_the_result_format_and_stats() {
+    let dir = std::env::temp_dir().join(format!("causeway-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let (out, stats) = (dir.join("result.json"), dir.join("stats.json"));
+    let o = causeway(&[
+        "run",
+        "--templates",
+        "templates",
+        "--scenario",
+        "tests/fixtures/nic_failure.json",
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--stats",
+        stats.to_str().expect("utf-8"),
+        "--explain",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("because fire_s"));
+    let result: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("result")).expect("json");
+    for key in [
+        "resources",
+        "deleted_resources",
+        "edges",
+        "deduced_alarms",
+        "external_alarms",
+        "causal_edges",
+        "marked_down",
+        "mistral_calls",
+        "checkpoints",
+        "templates",
+    ] {
+        assert!(result.get(key).is_some(), "{key}");
+    }
+    assert_eq!(result["checkpoints"][1]["label"], "nic_failed");
+    assert_eq!(result["checkpoints"][1]["step"], 2);
+    assert_eq!(result["templates"].as_array().map(Vec::len), Some(3));
+    let stats: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&stats).expect("stats")).expect("json");
+    assert_eq!(stats["step_ns"].as_array().map(Vec::len), Some(5));
+    assert!(stats["peak_rss_bytes"].as_u64().is_some_and(|b| b > 0));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn gen_writes_a_scenario_that_runs() {
+    let dir = std::env::temp_dir().join(format!("causeway-gen-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let scenario = dir.join("s.json");
+    let o = causeway(&[
+        "gen",
+        "--hosts",
+        "6",
+        "--instances",
+        "3",
+        "--alarms",
+        "2",
+        "--out",
+        scenario.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = causeway(&[
+        "run",
+        "--templates",
+        "templates",
+        "--scenario",
+        scenario.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let result: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(
+        result["mistral_calls"].as_array().map(Vec::len),
+        Some(6),
+        "3 instances on each of 2 failed hosts"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_malformed_scenario_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("causeway-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    let scenario = dir.join("s.json");
+    std::fs::write(&scenario, r#"{"steps": [{"op": "raise_alarm", "alarm": {"type": "snmp"}}]}"#)
+        .expect("write");
+    let o = causeway(&[
+        "run",
+        "--templates",
+        "templates",
+        "--scenario",
+        scenario.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("steps[0]"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
