@@ -7,20 +7,8 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 fn run(templates: &[&str], scenario: Value) -> Value {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let inputs: Vec<Input> = templates
-        .iter()
-        .map(|t| Input {
-            file: t.to_string(),
-            bytes: std::fs::read(root.join(t)).expect("template"),
-        })
-        .collect();
-    let checked = check_set(&inputs, &Options::default());
-    for f in &checked.files {
-        assert!(f.error.is_none(), "{}: {:?}", f.file, f.error);
-    }
     let scenario = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
-    let r = replay(checked.compiled.rules, &scenario, true);
+    let r = replay(rules(templates), &scenario, true);
     assert!(r.error.is_none(), "{:?}", r.error);
     let doc = causeway::runner::ResultDoc {
         state: &r.state,
@@ -260,7 +248,11 @@ fn rules(templates: &[&str]) -> causeway::compile::ir::RuleSet {
             bytes: std::fs::read(root.join(t)).expect("template"),
         })
         .collect();
-    check_set(&inputs, &Options::default()).compiled.rules
+    let checked = check_set(&inputs, &Options::default());
+    for f in &checked.files {
+        assert!(f.error.is_none(), "{}: {:?}", f.file, f.error);
+    }
+    checked.compiled.rules
 }
 
 #[test]

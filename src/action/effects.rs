@@ -120,13 +120,44 @@ fn raise(
         refresh_vertex(graph, tables, existing)?;
         return Ok(existing);
     }
-    let target_id = target_id(graph, target).unwrap_or_default();
-    let target_type = graph.vertex(target).map(|v| v.vitrage_type());
-    let entity_id = graph.intern(&format!("{name}:{target_id}"))?;
-    let vitrage_type = graph.intern("vitrage")?;
+    let entity_id = format!("{name}:{}", target_id(graph, target).unwrap_or_default());
+    add_alarm(
+        graph,
+        tables,
+        AlarmSpec { kind: "vitrage", entity_id: &entity_id, name, severity, target, extra: &[] },
+    )
+}
+
+/// An alarm vertex to add.
+pub struct AlarmSpec<'a> {
+    /// `vitrage_type`: the monitor, or `vitrage` for deduced alarms.
+    pub kind: &'a str,
+    /// Identity within the type.
+    pub entity_id: &'a str,
+    /// Alarm name.
+    pub name: &'a str,
+    /// Severity as reported.
+    pub severity: &'a str,
+    /// The resource it is on.
+    pub target: VertexId,
+    /// Further properties (e.g. zabbix's `rawtext`).
+    pub extra: &'a [(crate::graph::Sym, Value)],
+}
+
+/// Adds a live alarm vertex with an `on` edge to its target and the properties Vitrage's
+/// processor gives every alarm (state, resource ids and type, normalised severity).
+pub fn add_alarm(
+    graph: &mut Graph,
+    tables: &ValueTables,
+    a: AlarmSpec<'_>,
+) -> Result<VertexId, GraphError> {
+    let target_id = target_id(graph, a.target).unwrap_or_default();
+    let target_type = graph.vertex(a.target).map(|v| v.vitrage_type());
+    let entity_id = graph.intern(a.entity_id)?;
+    let vitrage_type = graph.intern(a.kind)?;
     let mut props = vec![
-        (names::NAME, graph.str_value(name)?),
-        (names::SEVERITY, sev),
+        (names::NAME, graph.str_value(a.name)?),
+        (names::SEVERITY, graph.str_value(a.severity)?),
         (names::STATE, graph.str_value("Active")?),
         (names::RESOURCE_ID, graph.str_value(&target_id)?),
         (names::VITRAGE_RESOURCE_ID, graph.str_value(&target_id)?),
@@ -134,6 +165,7 @@ fn raise(
     if let Some(t) = target_type {
         props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));
     }
+    props.extend_from_slice(a.extra);
     let alarm = graph.add_vertex(NewVertex {
         category: Category::Alarm,
         vitrage_type,
@@ -142,6 +174,6 @@ fn raise(
         props: Props::from_pairs(props),
     })?;
     refresh_vertex(graph, tables, alarm)?;
-    graph.add_edge(EdgeKey { source: alarm, target, label: Label::ON })?;
+    graph.add_edge(EdgeKey { source: alarm, target: a.target, label: Label::ON })?;
     Ok(alarm)
 }

@@ -5,7 +5,7 @@
 //! vertices matching its free end (distinct from every bound vertex, as Vitrage excludes
 //! already used vertices from candidates).
 
-use crate::template::model::{ActionKind, Prop};
+use crate::template::model::Prop;
 use crate::template::yaml::Pos;
 use serde::Serialize;
 
@@ -78,20 +78,9 @@ pub struct ScenarioSpec {
     pub actions: Vec<ActionSpec>,
 }
 
-/// An action with its targets named by template entity id.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActionSpec {
-    /// `<scenario id>-action<j>`.
-    pub id: String,
-    /// What to do.
-    pub kind: ActionKind,
-    /// The target entity, bound in every rule of the scenario.
-    pub target: Option<String>,
-    /// The source entity (add_causal_relationship).
-    pub source: Option<String>,
-    /// Where it is written.
-    pub pos: Pos,
-}
+/// An action with its targets named by template entity id: the template model's action,
+/// whose target the compiler checked to be bound by the scenario's rules.
+pub type ActionSpec = crate::template::model::Action;
 
 /// One clause of a scenario.
 #[derive(Debug, Clone, Serialize)]

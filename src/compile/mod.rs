@@ -111,17 +111,7 @@ pub fn lower(
                 template: tid,
                 condition: scenario.condition.clone(),
                 pos: scenario.pos,
-                actions: scenario
-                    .actions
-                    .iter()
-                    .map(|a| ActionSpec {
-                        id: a.id.clone(),
-                        kind: a.kind.clone(),
-                        target: a.target.clone(),
-                        source: a.source.clone(),
-                        pos: a.pos,
-                    })
-                    .collect(),
+                actions: scenario.actions.clone(),
             });
         }
     }

@@ -226,36 +226,27 @@ impl Runner {
             }
             _ => a.severity().to_string(),
         };
-        let sev = self.graph.str_value(&severity)?;
         if let Some(&v) = self.alarms.get(&key) {
+            let sev = self.graph.str_value(&severity)?;
             self.graph.update_vertex(v, Props::from_pairs([(names::SEVERITY, sev)]))?;
             refresh_vertex(&mut self.graph, &self.tables, v)?;
             return Ok(());
         }
-        let vitrage_type = self.graph.intern(a.kind.as_str())?;
-        let entity_id = self.graph.intern(&format!("{}:{}:{}", key.1, key.2, key.3))?;
-        let mut props = vec![
-            (names::NAME, self.graph.str_value(&a.name)?),
-            (names::SEVERITY, sev),
-            (names::STATE, self.graph.str_value("Active")?),
-            (names::RESOURCE_ID, self.graph.str_value(&a.target)?),
-            (names::VITRAGE_RESOURCE_ID, self.graph.str_value(&a.target)?),
-        ];
+        let mut extra = Vec::new();
         if a.kind == crate::scenario::AlarmType::Zabbix {
-            props.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
+            // Vitrage's zabbix driver keeps the trigger text in `rawtext` too.
+            extra.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
         }
-        if let Some(t) = self.graph.vertex(target).map(|v| v.vitrage_type()) {
-            props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));
-        }
-        let v = self.graph.add_vertex(NewVertex {
-            category: Category::Alarm,
-            vitrage_type,
-            entity_id,
-            is_placeholder: false,
-            props: Props::from_pairs(props),
-        })?;
-        refresh_vertex(&mut self.graph, &self.tables, v)?;
-        self.graph.add_edge(EdgeKey { source: v, target, label: Label::ON })?;
+        let entity_id = format!("{}:{}:{}", key.1, key.2, key.3);
+        let spec = action::effects::AlarmSpec {
+            kind: a.kind.as_str(),
+            entity_id: &entity_id,
+            name: &a.name,
+            severity: &severity,
+            target,
+            extra: &extra,
+        };
+        let v = action::effects::add_alarm(&mut self.graph, &self.tables, spec)?;
         self.alarms.insert(key, v);
         Ok(())
     }
