@@ -286,3 +286,24 @@ fn a_template_added_after_the_alarm_acts_on_it_and_deleting_it_undoes_its_effect
     assert!(deleted.causal_edges.is_empty());
     assert_eq!(deleted.mistral_calls.len(), 2, "workflows already run stay run");
 }
+
+#[test]
+fn a_workflow_runs_again_each_time_its_activation_reappears_and_never_on_undo() {
+    let result = run(
+        &["tests/fixtures/behaviour/attach_volume_backup.yaml"],
+        json!({
+            "resources": [
+                {"id": "vol-1", "type": "cinder.volume", "state": "IN-USE"},
+                {"id": "vm-1", "type": "nova.instance", "name": "web-1", "state": "ACTIVE"}
+            ],
+            "steps": [
+                {"op": "add_edge", "source": "vol-1", "target": "vm-1", "relationship_type": "attached"},
+                {"op": "delete_edge", "source": "vol-1", "target": "vm-1", "relationship_type": "attached"},
+                {"op": "add_edge", "source": "vol-1", "target": "vm-1", "relationship_type": "attached"},
+                {"op": "checkpoint", "label": "end"}
+            ]
+        }),
+    );
+    let call = |step: u32| json!({"input": {"instance": "web-1", "missing": null, "volume_id": "vol-1"}, "step": step, "workflow": "backup_volume"});
+    assert_eq!(checkpoint(&result, "end")["mistral_calls"], json!([call(0), call(2)]));
+}

@@ -22,6 +22,7 @@ use crate::graph::{
     names,
 };
 use crate::scenario::{Alarm, Edge, Resource};
+use crate::template::model::ActionKind;
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -91,7 +92,7 @@ pub struct Runner {
     inc: Incremental,
     tracker: Tracker,
     performed: HashMap<Instance, Resolved>,
-    mistral_live: HashMap<(String, Box<[VertexId]>), u32>,
+    mistral_live: HashMap<(action::ActionId, Box<[VertexId]>), u32>,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     resources: BTreeMap<String, VertexId>,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
@@ -395,57 +396,68 @@ impl Runner {
         let trigger: Box<[VertexId]> = trigger.into();
         for spec in &scenario.actions {
             let id = shared_id(&mut self.action_ids, &spec.id);
-            let instance = Instance { action: id.clone(), trigger: trigger.clone() };
-            let resolved = if appeared {
-                action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings)
-            } else {
-                self.performed.get(&instance).cloned()
-            };
-            let Some(resolved) = resolved else { continue };
-            let why = if self.explain {
+            let why = || {
                 let binding: Vec<String> = rule
                     .vars
                     .iter()
                     .zip(a.binding.iter())
-                    .map(|(v, id)| format!("{}={}", v.name, self.vertex_name(*id)))
+                    .map(|(v, id)| format!("{}={}", v.name, vertex_name(&self.graph, *id)))
                     .collect();
                 format!("{}({})", rule.name, binding.join(", "))
-            } else {
-                String::new()
             };
-            if let ResolvedKind::ExecuteMistral { workflow, input } = &resolved.kind {
-                let key = (spec.id.clone(), trigger.clone());
+            if let ActionKind::ExecuteMistral { .. } = spec.kind {
+                // Once per activation when it appears; never undone, never re-sent.
+                let key = (id.clone(), trigger.clone());
                 let count = self.mistral_live.entry(key.clone()).or_insert(0);
-                if appeared {
-                    *count += 1;
-                    if *count == 1 {
-                        self.mistral_calls.push(MistralCall {
-                            step: self.step.clone(),
-                            workflow: workflow.clone(),
-                            input: input.clone(),
-                            action: spec.id.clone(),
-                        });
-                        self.explanations.push(Explanation {
-                            step: self.step.clone(),
-                            mode: "do",
-                            action: spec.id.clone(),
-                            rule: why,
-                        });
-                    }
-                } else {
+                if !appeared {
                     *count = count.saturating_sub(1);
                     if *count == 0 {
                         self.mistral_live.remove(&key);
                     }
+                    continue;
+                }
+                *count += 1;
+                if *count > 1 {
+                    continue;
+                }
+                let resolved =
+                    action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings);
+                if let Some(Resolved {
+                    kind: ResolvedKind::ExecuteMistral { workflow, input },
+                    ..
+                }) = resolved
+                {
+                    if self.explain {
+                        let rule = why();
+                        self.explanations.push(Explanation {
+                            step: self.step.clone(),
+                            mode: "do",
+                            action: spec.id.clone(),
+                            rule,
+                        });
+                    }
+                    self.mistral_calls.push(MistralCall {
+                        step: self.step.clone(),
+                        workflow,
+                        input,
+                        action: spec.id.clone(),
+                    });
                 }
                 continue;
             }
+            let instance = Instance { action: id.clone(), trigger: trigger.clone() };
             let made = if appeared {
+                let Some(resolved) =
+                    action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings)
+                else {
+                    continue;
+                };
                 let score = self.score(&resolved);
                 self.performed.insert(instance.clone(), resolved.clone());
                 self.tracker.do_action(instance, resolved, score)
             } else {
-                let made = self.tracker.undo_action(&instance, &resolved);
+                let Some(resolved) = self.performed.get(&instance) else { continue };
+                let made = self.tracker.undo_action(&instance, resolved);
                 if !self.tracker.contains(&instance) {
                     self.performed.remove(&instance);
                 }
@@ -453,11 +465,12 @@ impl Runner {
             };
             if !made.is_empty() && self.explain {
                 let mode = if appeared { "do" } else { "undo" };
+                let rule = why();
                 self.explanations.push(Explanation {
                     step: self.step.clone(),
                     mode,
                     action: spec.id.clone(),
-                    rule: why,
+                    rule,
                 });
             }
             decisions.extend(made);
@@ -479,15 +492,6 @@ impl Runner {
         }
     }
 
-    fn vertex_name(&self, v: VertexId) -> String {
-        let Some(vertex) = self.graph.vertex(v) else { return format!("#{}", v.index()) };
-        let id = vertex
-            .get_str(names::ID)
-            .or_else(|| vertex.get_str(names::NAME))
-            .unwrap_or(vertex.entity_id());
-        self.graph.resolve(id).to_string()
-    }
-
     /// Recomputes every activation from the whole graph with the reference evaluator (the
     /// baseline the incremental evaluator is measured against); their number.
     pub fn reference_activations(&self) -> usize {
@@ -503,6 +507,15 @@ impl Runner {
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
+}
+
+fn vertex_name(graph: &Graph, v: VertexId) -> String {
+    let Some(vertex) = graph.vertex(v) else { return format!("#{}", v.index()) };
+    let id = vertex
+        .get_str(names::ID)
+        .or_else(|| vertex.get_str(names::NAME))
+        .unwrap_or(vertex.entity_id());
+    graph.resolve(id).to_string()
 }
 
 /// The shared id of an action, made once per id.
