@@ -307,3 +307,84 @@ fn a_workflow_runs_again_each_time_its_activation_reappears_and_never_on_undo() 
     let call = |step: u32| json!({"input": {"instance": "web-1", "missing": null, "volume_id": "vol-1"}, "step": step, "workflow": "backup_volume"});
     assert_eq!(checkpoint(&result, "end")["mistral_calls"], json!([call(0), call(2)]));
 }
+
+fn hosts_scenario(steps: Value) -> Value {
+    json!({
+        "resources": [
+            {"id": "host-1", "type": "nova.host", "state": "AVAILABLE"},
+            {"id": "vm-1", "type": "nova.instance", "state": "ACTIVE"},
+            {"id": "vm-2", "type": "nova.instance", "state": "ACTIVE"}
+        ],
+        "edges": [{"source": "host-1", "target": "vm-1", "relationship_type": "contains"}],
+        "steps": steps
+    })
+}
+
+#[test]
+fn regexes_match_from_the_start_only() {
+    let result = run(
+        &["tests/fixtures/behaviour/regex_cpu.yaml"],
+        hosts_scenario(json!([
+            {"op": "raise_alarm", "alarm": {"type": "nagios", "name": "high cpu", "target": "host-1"}},
+            {"op": "checkpoint", "label": "suffix"},
+            {"op": "raise_alarm", "alarm": {"type": "nagios", "name": "cpu high", "target": "host-1"}},
+            {"op": "checkpoint", "label": "prefix"}
+        ])),
+    );
+    assert_eq!(resource(checkpoint(&result, "suffix"), "host-1")["vitrage_state"], Value::Null);
+    assert_eq!(resource(checkpoint(&result, "prefix"), "host-1")["vitrage_state"], "SUBOPTIMAL");
+}
+
+#[test]
+fn two_entities_never_bind_the_same_vertex() {
+    let result = run(
+        &["tests/fixtures/behaviour/two_instances.yaml"],
+        hosts_scenario(json!([
+            {"op": "checkpoint", "label": "one"},
+            {"op": "add_edge", "source": "host-1", "target": "vm-2", "relationship_type": "contains"},
+            {"op": "checkpoint", "label": "two"}
+        ])),
+    );
+    assert!(deduced(checkpoint(&result, "one")).is_empty());
+    assert_eq!(
+        deduced(checkpoint(&result, "two")),
+        [("host has two instances".to_string(), "host-1".to_string())]
+    );
+}
+
+#[test]
+fn an_equivalent_alarm_fires_the_same_scenario() {
+    let result = run(
+        &[
+            "tests/fixtures/behaviour/equivalence/host_problem_equivalence.yaml",
+            "tests/fixtures/behaviour/equivalence/host_problem.yaml",
+        ],
+        hosts_scenario(json!([
+            {"op": "raise_alarm", "alarm": {"type": "zabbix", "name": "host fail", "target": "host-1"}},
+            {"op": "checkpoint", "label": "zabbix"}
+        ])),
+    );
+    assert_eq!(resource(checkpoint(&result, "zabbix"), "host-1")["vitrage_state"], "ERROR");
+}
+
+#[test]
+fn a_template_using_an_included_definition_acts() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let files = [
+        "tests/fixtures/behaviour/includes/host_definitions.yaml",
+        "tests/fixtures/behaviour/includes/mark_host_down.yaml",
+    ];
+    let inputs: Vec<Input> = files
+        .iter()
+        .map(|t| Input { file: t.to_string(), bytes: std::fs::read(root.join(t)).expect("read") })
+        .collect();
+    let checked =
+        check_set(&inputs, &Options { def_templates: inputs.clone(), ..Options::default() });
+    assert!(checked.files.iter().all(|f| f.error.is_none()), "{:?}", checked.files);
+    let scenario = hosts_scenario(json!([
+        {"op": "raise_alarm", "alarm": {"type": "nagios", "name": "host down", "target": "host-1"}}
+    ]));
+    let parsed = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
+    let r = replay(checked.compiled.rules, &parsed, false);
+    assert_eq!(r.state.marked_down, [json!("host-1")]);
+}
