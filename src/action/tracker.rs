@@ -1,6 +1,9 @@
 //! Vitrage's ActiveActionsTracker (spec section 4), without its bugs.
 //!
-//! An action *instance* is an action id and a trigger (the sorted vertices of the match).
+//! An action *instance* is an action id, a trigger (the sorted vertices of the match) and the
+//! vertices it targets. (Vitrage keys instances by action id and trigger only, so two matches
+//! of the same vertices that target different ones, e.g. `host [contains] a AND host
+//! [contains] b` acting on `a`, collide in its database and the whole batch is dropped.)
 //! Instances are grouped by (type, target, source, alarm name); in a group the instance with
 //! the highest score is in effect, ties going to the oldest. DO inserts an instance and
 //! performs it if it became the top; UNDO of the top performs the next instance as a DO, or
@@ -19,6 +22,8 @@ pub struct Instance {
     pub action: super::ActionId,
     /// The sorted vertices of the match.
     pub trigger: Box<[VertexId]>,
+    /// The target and source vertices.
+    pub targets: (Option<VertexId>, Option<VertexId>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -146,7 +151,11 @@ mod tests {
     }
 
     fn inst(id: &str, t: u32) -> Instance {
-        Instance { action: std::sync::Arc::from(id), trigger: vec![VertexId(t)].into() }
+        Instance {
+            action: std::sync::Arc::from(id),
+            trigger: vec![VertexId(t)].into(),
+            targets: (None, None),
+        }
     }
 
     #[test]

@@ -445,7 +445,12 @@ impl Runner {
                 }
                 continue;
             }
-            let instance = Instance { action: id.clone(), trigger: trigger.clone() };
+            let bound = |entity: &Option<String>| {
+                let entity = entity.as_deref()?;
+                rule.vars.iter().position(|v| v.entity == entity).map(|i| a.binding[i])
+            };
+            let targets = (bound(&spec.target), bound(&spec.source));
+            let instance = Instance { action: id.clone(), trigger: trigger.clone(), targets };
             let made = if appeared {
                 let Some(resolved) =
                     action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings)
