@@ -75,6 +75,7 @@ fn differences(ours: &Value, theirs: &Value, path: &str, out: &mut Vec<String>) 
 #[test]
 fn every_scenario_fixture_gives_the_expected_result() {
     let cases = cases();
+    assert!(cases.len() >= 20, "only {} scenario fixtures found", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
         let expected_file = if case.join("expected.causeway.json").exists() {

@@ -155,12 +155,12 @@ fn apply(runner: &mut Runner, step: &Step) -> Result<(), RunError> {
     }
 }
 
-/// The `templates` key of RESULT.json.
-pub fn templates_report(
-    inputs: &[crate::check::Input],
-    checked: &crate::check::SetResult,
-) -> serde_json::Value {
-    let items: Vec<serde_json::Value> = inputs
+/// The `templates` key of RESULT.json: every template file in load order (definition
+/// templates, then equivalences, then standard templates, each by file name), with its
+/// status and Vitrage's details (`No Validation` for a valid equivalence, as Vitrage says).
+pub fn templates_report(inputs: &[crate::check::Input], checked: &crate::check::SetResult) -> Json {
+    use crate::template::TemplateType;
+    let mut items: Vec<(u8, String, Json)> = inputs
         .iter()
         .zip(&checked.files)
         .map(|(input, f)| {
@@ -168,14 +168,25 @@ pub fn templates_report(
                 .ok()
                 .and_then(|d| d.get("metadata").and_then(|m| m.get("name")).map(|n| n.py_str()))
                 .unwrap_or_default();
-            let file = std::path::Path::new(&input.file).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let ty = f.template_type.map(|t| serde_json::to_value(t).unwrap_or_default()).unwrap_or(serde_json::Value::Null);
-            let (status, details) = match &f.error {
-                None => ("ACTIVE", "Template validation is OK".to_string()),
-                Some(d) => ("ERROR", d.message.clone()),
+            let file = std::path::Path::new(&input.file)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let order = match f.template_type {
+                Some(TemplateType::Definition) => 0,
+                Some(TemplateType::Equivalence) => 1,
+                _ => 2,
             };
-            serde_json::json!({"details": details, "file": file, "name": name, "status": status, "type": ty})
+            let (status, details) = match (&f.error, f.template_type) {
+                (None, Some(TemplateType::Equivalence)) => ("ACTIVE", "No Validation".to_string()),
+                (None, _) => ("ACTIVE", "Template validation is OK".to_string()),
+                (Some(d), _) => ("ERROR", d.message.clone()),
+            };
+            let ty = f.template_type.map_or(Json::Null, |t| serde_json::to_value(t).unwrap_or_default());
+            let item = json!({"details": details, "file": file.clone(), "name": name, "status": status, "type": ty});
+            (order, file, item)
         })
         .collect();
-    serde_json::Value::Array(items)
+    items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    Json::Array(items.into_iter().map(|(_, _, item)| item).collect())
 }
