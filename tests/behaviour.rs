@@ -388,3 +388,17 @@ fn a_template_using_an_included_definition_acts() {
     let r = replay(checked.compiled.rules, &parsed, false);
     assert_eq!(r.state.marked_down, [json!("host-1")]);
 }
+
+#[test]
+fn incremental_initial_loading_reaches_the_same_state_as_startup() {
+    let alarms = json!([{"type": "zabbix", "name": "nic failure", "target": "host-1"}]);
+    let mut startup = nic_topology(json!([{"op": "checkpoint", "label": "end"}]));
+    startup["alarms"] = alarms.clone();
+    let mut incremental = startup.clone();
+    incremental["initial"] = json!("incremental");
+    let a = run(&["templates/nic_failure.yaml"], startup);
+    let b = run(&["templates/nic_failure.yaml"], incremental);
+    assert_eq!(checkpoint(&a, "end"), checkpoint(&b, "end"));
+    assert_eq!(deduced(checkpoint(&a, "end")).len(), 4);
+    assert_eq!(a["mistral_calls"][0]["step"], "initial");
+}
