@@ -14,6 +14,7 @@
 use super::resolve::{Resolved, ResolvedKind};
 use crate::graph::VertexId;
 use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
 
 /// An action instance: action id and trigger.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -21,7 +22,7 @@ pub struct Instance {
     /// `<scenario id>-action<j>`.
     pub action: super::ActionId,
     /// The sorted vertices of the match.
-    pub trigger: Box<[VertexId]>,
+    pub trigger: std::sync::Arc<[VertexId]>,
     /// The target and source vertices.
     pub targets: (Option<VertexId>, Option<VertexId>),
 }
@@ -39,16 +40,16 @@ struct Row {
     instance: Instance,
     score: u32,
     seq: u64,
-    action: Resolved,
+    action: Arc<Resolved>,
 }
 
 /// What the tracker decided: perform this action (`do`) or undo it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Apply the action.
-    Do(Resolved),
+    Do(Arc<Resolved>),
     /// Undo the action.
-    Undo(Resolved),
+    Undo(Arc<Resolved>),
 }
 
 /// The overlap tracker.
@@ -83,7 +84,12 @@ impl Tracker {
     }
 
     /// DO: records the instance; the decisions to carry out.
-    pub fn do_action(&mut self, instance: Instance, action: Resolved, score: u32) -> Vec<Decision> {
+    pub fn do_action(
+        &mut self,
+        instance: Instance,
+        action: Arc<Resolved>,
+        score: u32,
+    ) -> Vec<Decision> {
         let count = self.support.entry(instance.clone()).or_insert(0);
         *count += 1;
         if *count > 1 {
@@ -96,7 +102,7 @@ impl Tracker {
     }
 
     /// UNDO: forgets the instance; the decisions to carry out.
-    pub fn undo_action(&mut self, instance: &Instance, action: &Resolved) -> Vec<Decision> {
+    pub fn undo_action(&mut self, instance: &Instance, action: &Arc<Resolved>) -> Vec<Decision> {
         match self.support.get_mut(instance) {
             Some(count) if *count > 1 => {
                 *count -= 1;
@@ -141,13 +147,13 @@ impl Tracker {
 mod tests {
     use super::*;
 
-    fn state(s: &str, id: &str) -> Resolved {
-        Resolved {
+    fn state(s: &str, id: &str) -> Arc<Resolved> {
+        Arc::new(Resolved {
             id: std::sync::Arc::from(id),
             kind: ResolvedKind::SetState { state: s.into() },
             target: Some(VertexId(1)),
             source: None,
-        }
+        })
     }
 
     fn inst(id: &str, t: u32) -> Instance {

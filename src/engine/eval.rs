@@ -8,7 +8,8 @@ use crate::graph::{EdgeKey, Graph, Label, VertexId};
 use datafrog::Relation;
 
 /// A rule's variables bound to vertices, in the rule's variable order.
-pub type Binding = Box<[VertexId]>;
+/// Shared: an activation is indexed under every vertex it binds, so it is cloned often.
+pub type Binding = std::sync::Arc<[VertexId]>;
 
 /// Every binding of rule `r` over the whole graph, with datafrog joins.
 pub fn reference(

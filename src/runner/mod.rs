@@ -91,8 +91,8 @@ pub struct Runner {
     compiled: Compiled,
     inc: Incremental,
     tracker: Tracker,
-    performed: HashMap<Instance, Resolved>,
-    mistral_live: HashMap<(action::ActionId, Box<[VertexId]>), u32>,
+    performed: HashMap<Instance, std::sync::Arc<Resolved>>,
+    mistral_live: HashMap<(action::ActionId, std::sync::Arc<[VertexId]>), u32>,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     resources: BTreeMap<String, VertexId>,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
@@ -393,7 +393,7 @@ impl Runner {
         let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
         let mut trigger: Vec<VertexId> = a.binding.to_vec();
         trigger.sort();
-        let trigger: Box<[VertexId]> = trigger.into();
+        let trigger: std::sync::Arc<[VertexId]> = trigger.into();
         for spec in &scenario.actions {
             let id = shared_id(&mut self.action_ids, &spec.id);
             let why = || {
@@ -458,6 +458,7 @@ impl Runner {
                     continue;
                 };
                 let score = self.score(&resolved);
+                let resolved = std::sync::Arc::new(resolved);
                 self.performed.insert(instance.clone(), resolved.clone());
                 self.tracker.do_action(instance, resolved, score)
             } else {
