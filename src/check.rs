@@ -117,6 +117,9 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
                 }
             }
         }
+        if let Some(d) = result.error.as_mut() {
+            d.focus_in(&String::from_utf8_lossy(&input.bytes));
+        }
         files.push(result);
     }
     let eqs: Vec<Equivalence> = equivalences.iter().map(|(_, e)| e.clone()).collect();

@@ -58,6 +58,10 @@ pub struct Diagnostic {
     pub pos: Pos,
     /// How to fix it.
     pub hint: String,
+    /// Text at or after `pos` that the diagnostic is about (an id inside a condition), so
+    /// that [`Diagnostic::focus_in`] can move the position onto it.
+    #[serde(skip)]
+    pub focus: Option<String>,
 }
 
 impl Diagnostic {
@@ -76,7 +80,32 @@ impl Diagnostic {
             file: String::new(),
             pos,
             hint: codes::hint(code).to_string(),
+            focus: None,
         }
+    }
+
+    /// The same diagnostic, about `text` found at or after its position.
+    pub fn focused(mut self, text: &str) -> Diagnostic {
+        self.focus = Some(text.to_string());
+        self
+    }
+
+    /// Moves the position onto the focus text when `source` has it within the next lines of
+    /// the position (a condition spans a few lines at most).
+    pub fn focus_in(&mut self, source: &str) {
+        let Some(focus) = self.focus.as_deref().filter(|f| !f.trim().is_empty()) else { return };
+        let focus = focus.trim();
+        let Some(range) = byte_range(source, self.pos) else { return };
+        let window_end = source[range.start..]
+            .match_indices('\n')
+            .nth(4)
+            .map_or(source.len(), |(i, _)| range.start + i);
+        let Some(found) = find_word(&source[range.start..window_end], focus) else { return };
+        let at = range.start + found;
+        let line = source[..at].matches('\n').count() as u32 + 1;
+        let line_start = source[..at].rfind('\n').map_or(0, |i| i + 1);
+        let column = source[line_start..at].chars().count() as u32 + 1;
+        self.pos = Pos { line, column };
     }
 
     /// The same diagnostic as a warning.
@@ -117,6 +146,16 @@ impl Diagnostic {
         }
         out
     }
+}
+
+/// The first occurrence of `word` in `text` not inside a longer identifier.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    text.match_indices(word).map(|(i, _)| i).find(|&i| {
+        let before = text[..i].chars().next_back().is_none_or(|c| !is_word(c));
+        let after = text[i + word.len()..].chars().next().is_none_or(|c| !is_word(c));
+        before && after
+    })
 }
 
 /// The bytes of the token at `pos`: from the column to the next whitespace or end of line.

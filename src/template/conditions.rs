@@ -24,7 +24,8 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
             let is_rel = index.get(&symbol).is_some_and(|d| d.has("relationship_type"));
             if !is_rel {
                 let message = format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
-                return Err(Diagnostic::with_message(86, Stage::Content, condition.pos, message));
+                let d = Diagnostic::with_message(86, Stage::Content, condition.pos, message);
+                return Err(d.focused(&symbol));
             }
         }
     }
@@ -134,7 +135,8 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
     }
     rest = rest.replace(['(', ')'], "");
     if !rest.trim().is_empty() {
-        return Err(custom(10200, format!("{text},{rest}")));
+        let first = rest.split_whitespace().next().unwrap_or("").to_string();
+        return Err(custom(10200, format!("{text},{rest}")).focused(&first));
     }
     let collapsed = RELATIONSHIP.replace_all(text, "relationship").into_owned();
     let Some(dnf) = parse_dnf(&collapsed, condition::parse_v2) else {
@@ -145,7 +147,7 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
             clause.iter().filter(|l| !l.positive).map(|l| l.term.symbol()).collect();
         negated.sort();
         if let Some(bad) = negated.iter().find(|s| !s.starts_with("relationship")) {
-            return Err(custom(86, format!("{bad},{text}")));
+            return Err(custom(86, format!("{bad},{text}")).focused(bad));
         }
     }
     if !has_positive(&dnf) {

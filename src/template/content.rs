@@ -200,7 +200,7 @@ fn endpoints_check(rel: &Node, index: &Index<'_>) -> Outcome {
 /// Code 3 with Vitrage's ` template id: X` suffix.
 pub fn unknown_id(id: &str, at: &Node) -> Diagnostic {
     let message = format!("{} template id: {id}", codes::message(3).unwrap_or(""));
-    Diagnostic::with_message(3, Stage::Content, at.pos, message)
+    Diagnostic::with_message(3, Stage::Content, at.pos, message).focused(id)
 }
 
 fn action_check(action: &Node, version: &str, index: &Index<'_>) -> Outcome {
