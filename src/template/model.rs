@@ -265,26 +265,18 @@ pub fn from_v2(
         let s = item.get("scenario").ok_or_else(|| shape(item))?;
         let condition = s.get("condition").ok_or_else(|| shape(s))?;
         let id = format!("{name}-scenario{i}");
-        let clauses = dnf
-            .iter()
-            .map(|clause| {
-                clause
-                    .iter()
-                    .map(|lit| {
-                        let symbol = lit.term.symbol();
-                        match relationships.iter().find(|r| r.id == symbol) {
-                            Some(r) => Literal::Edge {
-                                source: r.source.clone(),
-                                label: r.label.clone(),
-                                target: r.target.clone(),
-                                positive: lit.positive,
-                            },
-                            None => Literal::Entity(symbol),
-                        }
-                    })
-                    .collect()
-            })
-            .collect();
+        let clauses = lower_clauses(dnf, |lit| {
+            let symbol = lit.term.symbol();
+            match relationships.iter().find(|r| r.id == symbol) {
+                Some(r) => Literal::Edge {
+                    source: r.source.clone(),
+                    label: r.label.clone(),
+                    target: r.target.clone(),
+                    positive: lit.positive,
+                },
+                None => Literal::Entity(symbol),
+            }
+        });
         let mut actions = Vec::new();
         for (j, a) in s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate()
         {
@@ -356,23 +348,15 @@ pub fn from_v3(file: &str, t: &Node, dnfs: &[Dnf]) -> Result<Template, Diagnosti
     for (i, (s, dnf)) in items.iter().zip(dnfs).enumerate() {
         let condition = s.get("condition").ok_or_else(|| shape(s))?;
         let id = format!("{name}-scenario{i}");
-        let clauses = dnf
-            .iter()
-            .map(|clause| {
-                clause
-                    .iter()
-                    .map(|lit| match &lit.term {
-                        Term::Id(e) => Literal::Entity(e.clone()),
-                        Term::Relationship { source, label, target } => Literal::Edge {
-                            source: source.clone(),
-                            label: label.clone(),
-                            target: target.clone(),
-                            positive: lit.positive,
-                        },
-                    })
-                    .collect()
-            })
-            .collect();
+        let clauses = lower_clauses(dnf, |lit| match &lit.term {
+            Term::Id(e) => Literal::Entity(e.clone()),
+            Term::Relationship { source, label, target } => Literal::Edge {
+                source: source.clone(),
+                label: label.clone(),
+                target: target.clone(),
+                positive: lit.positive,
+            },
+        });
         let mut actions = Vec::new();
         for (j, item) in
             s.get("actions").and_then(Node::as_seq).unwrap_or_default().iter().enumerate()
@@ -428,6 +412,14 @@ fn action_v3(ty: &Node, body: &Node, id: String) -> Result<Action, Diagnostic> {
         source: body.get_str("source").map(str::to_string),
         pos: ty.pos,
     })
+}
+
+/// The model's clauses: each DNF literal mapped to an entity or an edge.
+fn lower_clauses(
+    dnf: &Dnf,
+    literal: impl Fn(&crate::condition::Literal) -> Literal,
+) -> Vec<Vec<Literal>> {
+    dnf.iter().map(|clause| clause.iter().map(&literal).collect()).collect()
 }
 
 fn metadata_name(t: &Node) -> Result<String, Diagnostic> {
