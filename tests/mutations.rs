@@ -9,8 +9,12 @@ use causeway::template::TemplateType;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The two sets: `mutations` (one check per file) and `mutations2` (odd spacing, YAML
+/// oddities, combined errors).
+const SETS: &[&str] = &["tests/fixtures/mutations", "tests/fixtures/mutations2"];
+
 fn dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/mutations")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(SETS[0])
 }
 
 fn read(path: &Path, name: &str) -> Input {
@@ -20,8 +24,8 @@ fn read(path: &Path, name: &str) -> Input {
     }
 }
 
-fn definitions() -> Vec<Input> {
-    let d = dir().join("definitions");
+fn definitions(set: &Path) -> Vec<Input> {
+    let d = set.join("definitions");
     let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
         .expect("definitions")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -32,6 +36,10 @@ fn definitions() -> Vec<Input> {
 
 /// What causeway answers for one expectation: (code, message), code 0 when valid.
 fn answer(entry: &Value) -> (u32, String) {
+    answer_in(&dir(), entry)
+}
+
+fn answer_in(set: &Path, entry: &Value) -> (u32, String) {
     let path = entry["path"].as_str().expect("path");
     let params = entry["params"].as_object().map(|m| {
         m.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string())).collect()
@@ -39,14 +47,14 @@ fn answer(entry: &Value) -> (u32, String) {
     let options = Options {
         template_type: entry["type"].as_str().and_then(TemplateType::parse),
         def_templates: if entry["def_templates"].as_bool() == Some(true) {
-            definitions()
+            definitions(set)
         } else {
             Vec::new()
         },
         params,
         vitrage_validate: true,
     };
-    let result = check_set(&[read(&dir().join(path), path)], &options);
+    let result = check_set(&[read(&set.join(path), path)], &options);
     match &result.files[0].error {
         None => (0, "Template validation is OK".into()),
         Some(d) => (d.code, d.message.clone()),
@@ -76,12 +84,18 @@ fn agrees(entry: &Value, code: u32, message: &str) -> bool {
 
 #[test]
 fn mutated_templates_get_vitrages_answers() {
+    for set in SETS {
+        check_set_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join(set));
+    }
+}
+
+fn check_set_dir(set: &Path) {
     let expected: Vec<Value> =
-        serde_json::from_slice(&std::fs::read(dir().join("expected.json")).expect("expected.json"))
+        serde_json::from_slice(&std::fs::read(set.join("expected.json")).expect("expected.json"))
             .expect("json");
     let mut failures = Vec::new();
     for entry in &expected {
-        let (code, message) = answer(entry);
+        let (code, message) = answer_in(set, entry);
         if !agrees(entry, code, &message) {
             failures.push(format!(
                 "{} (params {}): Vitrage {} {:?}\n    causeway {code} {message:?}",

@@ -50,8 +50,8 @@ fn convert(expr: &Expr, positive: bool) -> Option<Dnf> {
     match expr {
         Expr::Term(t) => Some(vec![vec![Literal { term: t.clone(), positive }]]),
         Expr::Not(inner) => convert(inner, !positive),
-        Expr::False if positive => Some(Vec::new()),
-        Expr::False => Some(vec![Vec::new()]),
+        Expr::False | Expr::Call if positive => Some(Vec::new()),
+        Expr::False | Expr::Call => Some(vec![Vec::new()]),
         Expr::And(items) if positive => product(items, positive),
         Expr::Or(items) if !positive => product(items, positive),
         Expr::And(items) | Expr::Or(items) => {

@@ -24,6 +24,27 @@ pub enum Expr {
     Or(Vec<Expr>),
     /// Python's `not x` outside sympy: always false.
     False,
+    /// `f(x)`: a call, which sympy keeps as a function value rather than a boolean.
+    Call,
+}
+
+impl Expr {
+    /// Whether a call stands under a boolean operator, where sympy fails on it.
+    pub fn has_nested_call(&self) -> bool {
+        fn inside(e: &Expr) -> bool {
+            match e {
+                Expr::Call => true,
+                Expr::Not(x) => inside(x),
+                Expr::And(xs) | Expr::Or(xs) => xs.iter().any(inside),
+                Expr::Term(_) | Expr::False => false,
+            }
+        }
+        match self {
+            Expr::Not(x) => inside(x),
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().any(inside),
+            _ => false,
+        }
+    }
 }
 
 /// A leaf of a condition.

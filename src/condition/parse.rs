@@ -43,12 +43,62 @@ pub fn parse_v2(text: &str) -> Result<Expr, ParseError> {
     parse(Rule::v2_condition, &normalize(text))
 }
 
+static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(\w+)\s*\[\s*(\w+)\s*\]\s*(\w+)").expect("static regex")
+});
+
 /// Parses a v3 condition (entity ids and `source [label] target` relationships).
+///
+/// As in Vitrage's loader, each relationship first becomes the symbol `source__label__target`
+/// (so an id such as `x_not` is never taken for the operator `not `), then the operators are
+/// replaced and the result parsed.
 pub fn parse_v3(text: &str) -> Result<Expr, ParseError> {
-    parse(Rule::v3_condition, &normalize(text))
+    let mut relationships: Vec<(String, Term)> = Vec::new();
+    let symbols = RELATIONSHIP.replace_all(text, |c: &regex::Captures<'_>| {
+        let symbol = format!("{}__{}__{}", &c[1], &c[2], &c[3]);
+        let term =
+            Term::Relationship { source: c[1].into(), label: c[2].into(), target: c[3].into() };
+        relationships.push((symbol.clone(), term));
+        symbol
+    });
+    let expr = parse(Rule::v2_condition, &normalize(&symbols))?;
+    Ok(map_terms(expr, &|t| match t {
+        Term::Id(id) => {
+            relationships.iter().find(|(s, _)| *s == id).map_or(Term::Id(id), |(_, r)| r.clone())
+        }
+        other => other,
+    }))
+}
+
+fn map_terms(e: Expr, f: &dyn Fn(Term) -> Term) -> Expr {
+    match e {
+        Expr::Term(t) => Expr::Term(f(t)),
+        Expr::Not(x) => Expr::Not(Box::new(map_terms(*x, f))),
+        Expr::And(xs) => Expr::And(xs.into_iter().map(|x| map_terms(x, f)).collect()),
+        Expr::Or(xs) => Expr::Or(xs.into_iter().map(|x| map_terms(x, f)).collect()),
+        other => other,
+    }
+}
+
+/// Whether a newline ends a logical line: outside parentheses, Python stops the expression
+/// there, and sympy fails on what follows.
+fn newline_outside_parentheses(text: &str) -> Option<usize> {
+    let mut depth = 0i32;
+    for (i, c) in text.trim().char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            '\n' | '\r' if depth <= 0 => return Some(i),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn parse(rule: Rule, text: &str) -> Result<Expr, ParseError> {
+    if let Some(offset) = newline_outside_parentheses(text) {
+        return Err(ParseError { message: "line break outside parentheses".into(), offset });
+    }
     let mut pairs = ConditionParser::parse(rule, text).map_err(|e| {
         let offset = match e.location {
             pest::error::InputLocation::Pos(p) => p,
@@ -81,14 +131,15 @@ fn build(pair: Pair<'_, Rule>) -> Expr {
         Rule::v2_py_and | Rule::v3_py_and => {
             pair.into_inner().last().map(build).unwrap_or(Expr::False)
         }
-        Rule::v2_py_not | Rule::v3_py_not => {
-            let text = pair.as_str();
-            match pair.into_inner().next() {
-                Some(_) if text.starts_with("not") => Expr::False,
-                Some(inner) => build(inner),
-                None => Expr::False,
+        Rule::v2_py_not | Rule::v3_py_not => match pair.into_inner().next() {
+            // `not x` nests another not-level pair; anything else passes through.
+            Some(inner) if matches!(inner.as_rule(), Rule::v2_py_not | Rule::v3_py_not) => {
+                Expr::False
             }
-        }
+            Some(inner) => build(inner),
+            None => Expr::False,
+        },
+        Rule::call => Expr::Call,
         Rule::relationship => {
             let parts: Vec<String> = pair.into_inner().map(|p| p.as_str().to_string()).collect();
             match <[String; 3]>::try_from(parts) {

@@ -23,7 +23,7 @@ enum Pattern {
 
 impl Pattern {
     fn new(pattern: &str) -> Pattern {
-        let anchored = format!(r"\A(?:{pattern})");
+        let anchored = format!(r"\A(?:{})", crate::template::pyregex::translate(pattern));
         match regex::Regex::new(&anchored) {
             Ok(r) => Pattern::Plain(r),
             Err(_) => match fancy_regex::Regex::new(&anchored) {

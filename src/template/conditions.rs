@@ -14,6 +14,10 @@ use std::sync::LazyLock;
 pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> {
     let text = condition.as_str().unwrap_or_default();
     let content = |code: u32| Diagnostic::new(code, Stage::Content, condition.pos);
+    if top_level_comma(&condition::normalize(text)) {
+        // sympy returns a tuple for `a, b`, and Vitrage's `not` check crashes on it.
+        return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Content, condition.pos));
+    }
     let dnf = parse_dnf(text, condition::parse_v2).ok_or_else(|| content(85))?;
     for clause in &dnf {
         let mut negated: Vec<&Term> =
@@ -56,6 +60,18 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
     Ok(dnf)
 }
 
+fn top_level_comma(text: &str) -> bool {
+    let mut depth = 0i32;
+    text.chars().any(|c| {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ => {}
+        }
+        c == ',' && depth == 0
+    })
+}
+
 /// The ids Vitrage's v1/v2 check looks up: the text with lower-case operators and
 /// parentheses replaced by spaces, split on single spaces.
 fn v2_tokens(text: &str) -> Vec<String> {
@@ -69,6 +85,9 @@ fn v2_tokens(text: &str) -> Vec<String> {
 /// Parses and converts to DNF; `None` where Vitrage's sympy conversion fails.
 fn parse_dnf(text: &str, parse: fn(&str) -> Result<Expr, condition::ParseError>) -> Option<Dnf> {
     let expr = parse(text).ok()?;
+    if expr.has_nested_call() {
+        return None;
+    }
     if let Expr::Term(Term::Id(id)) = &expr {
         // sympy converts a lone name such as `E` to its own object instead of failing;
         // Vitrage then crashes on the result. `Some(vec![])` carries no clause, and the
@@ -164,7 +183,13 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
     };
-    let expr = condition::parse_v3(text).map_err(|e| bad(85, format!("{text},{e}")))?;
+    // The validation above parsed this condition with every relationship as one symbol; the
+    // loader's symbols (`1host__on__x`, ...) can still fail, and Vitrage's loader crashes then.
+    let crash = || Diagnostic::new(codes::BAD_SHAPE, Stage::Template, condition.pos);
+    if entity_ids.iter().any(String::is_empty) {
+        return Err(crash());
+    }
+    let expr = condition::parse_v3(text).map_err(|_| crash())?;
     let dnf = to_dnf(&expr).ok_or_else(|| bad(85, format!("{text},condition too large")))?;
     let known = |id: &String| entity_ids.contains(id);
     let all_known = dnf.iter().flatten().all(|l| match &l.term {

@@ -188,8 +188,13 @@ fn standard(file: &str, doc: &Node, ctx: &Context) -> Result<model::Template, Di
 }
 
 fn definition(doc: &Node) -> Result<DefTemplate, Diagnostic> {
-    version_of(doc)?;
+    let version = version_of(doc)?;
     syntax::definition(doc)?;
+    if version == 3 {
+        // Version 3 has no definition templates; Vitrage crashes looking for their validator.
+        let at = doc.get("metadata").and_then(|m| m.get("version")).map_or(doc.pos, |v| v.pos);
+        return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, at));
+    }
     content::definition(doc)?;
     let name =
         doc.get("metadata").and_then(|m| m.get("name")).map(Node::py_str).unwrap_or_default();

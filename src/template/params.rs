@@ -80,12 +80,12 @@ fn walk(
                 for item in items {
                     new_items.push(walk(t, item, support, actual)?);
                 }
-                Node { value: Value::Seq(new_items), pos: value.pos }
+                Node { value: Value::Seq(new_items), pos: value.pos, alias: value.alias }
             }
         };
         out.push((key.clone(), new_value));
     }
-    Ok(Node { value: Value::Map(out), pos: block.pos })
+    Ok(Node { value: Value::Map(out), pos: block.pos, alias: block.alias })
 }
 
 fn custom(code: u32, details: &str, at: &Node) -> Diagnostic {

@@ -14,7 +14,42 @@ pub fn compiles(pattern: &str) -> bool {
     {
         return false;
     }
-    regex::Regex::new(pattern).is_ok() || fancy_regex::Regex::new(pattern).is_ok()
+    let pattern = translate(pattern);
+    regex::Regex::new(&pattern).is_ok() || fancy_regex::Regex::new(&pattern).is_ok()
+}
+
+/// A Python pattern in the syntax of the Rust engines: Python's octal escapes (`\0`, `\01`,
+/// `\101`) become `\x{..}`; everything else is left as written.
+pub fn translate(pattern: &str) -> String {
+    let chars: Vec<char> = pattern.chars().collect();
+    let mut out = String::with_capacity(pattern.len());
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '\\' || i + 1 >= chars.len() {
+            out.push(chars[i]);
+            i += 1;
+            continue;
+        }
+        let octal = |k: usize| chars.get(k).is_some_and(|c| ('0'..='7').contains(c));
+        let (len, is_octal) = if chars[i + 1] == '0' {
+            let n = 1 + usize::from(octal(i + 2)) + usize::from(octal(i + 2) && octal(i + 3));
+            (n, true)
+        } else if ('1'..='3').contains(&chars[i + 1]) && octal(i + 2) && octal(i + 3) {
+            (3, true)
+        } else {
+            (1, false)
+        };
+        if is_octal {
+            let digits: String = chars[i + 1..i + 1 + len].iter().collect();
+            let value = u32::from_str_radix(&digits, 8).unwrap_or(0);
+            out.push_str(&format!("\\x{{{value:x}}}"));
+        } else {
+            out.push(chars[i]);
+            out.push(chars[i + 1]);
+        }
+        i += 1 + len;
+    }
+    out
 }
 
 /// An escape of an ASCII letter that Python's `re` does not define.
@@ -83,5 +118,7 @@ mod tests {
         assert!(!compiles("a(?i)b"));
         assert!(compiles("(?i)ab"));
         assert!(!compiles(r"\u{41}"));
+        assert!(compiles(r"\101"));
+        assert_eq!(super::translate(r"a\101\0b\\1"), r"a\x{41}\x{0}b\\1");
     }
 }

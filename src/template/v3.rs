@@ -36,7 +36,15 @@ pub fn validate(t: &Node, actual: Option<&Params>) -> Result<Vec<Dnf>, Diagnosti
     for (i, scenario) in scenarios.iter().enumerate() {
         let condition = scenario.get("condition").ok_or_else(|| shape(scenario))?;
         dnfs.push(conditions::load_v3(condition, i, &entity_ids)?);
-        for action in scenario.get("actions").and_then(Node::as_seq).unwrap_or_default() {
+        let actions = scenario.get("actions");
+        if actions.is_some_and(|a| a.alias) {
+            // The loader empties each action while reading it; an aliased list is read twice.
+            return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, scenario.pos));
+        }
+        for action in actions.and_then(Node::as_seq).unwrap_or_default() {
+            if action.alias {
+                return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, action.pos));
+            }
             if action.as_map().is_none_or(<[_]>::is_empty) {
                 return Err(Diagnostic::new(codes::EMPTY_ACTION, Stage::Template, action.pos));
             }

@@ -34,6 +34,9 @@ pub struct Node {
     pub value: Value,
     /// Where the node starts.
     pub pos: Pos,
+    /// Whether the node is an alias (`*name`) of an anchored node: Python shares one object
+    /// between both places, and Vitrage's loader mutates it.
+    pub alias: bool,
 }
 
 /// The content of a [`Node`].
@@ -60,7 +63,7 @@ pub struct YamlError {
 impl Node {
     /// A string node, for values made up by the loader.
     pub fn str(s: impl Into<String>, pos: Pos) -> Node {
-        Node { value: Value::Str(s.into()), pos }
+        Node { value: Value::Str(s.into()), pos, alias: false }
     }
 
     /// The string, when this is a scalar.
@@ -180,6 +183,9 @@ pub fn py_repr_str(s: &str) -> String {
 
 /// Parses one YAML document into a [`Node`] tree.
 pub fn parse(src: &str) -> Result<Node, YamlError> {
+    if let Some(e) = pyyaml_refusal(src) {
+        return Err(e);
+    }
     let mut options = Options::default();
     options.duplicate_keys = DuplicateKeyPolicy::LastWins;
     options.merge_keys = MergeKeyPolicy::AsOrdinary;
@@ -194,6 +200,75 @@ pub fn parse(src: &str) -> Result<Node, YamlError> {
         YamlError { message: first_line(&message), pos }
     })?;
     to_node(raw, src)
+}
+
+/// What PyYAML refuses and serde-saphyr accepts: a tab outside quoted scalars, comments and
+/// block scalar contents (PyYAML skips only spaces between tokens), and the Unicode line
+/// breaks NEL, LS and PS outside quoted scalars (PyYAML breaks lines there, and the rest of the
+/// line is then not a key).
+fn pyyaml_refusal(src: &str) -> Option<YamlError> {
+    let mut quote: Option<char> = None;
+    let mut block_indent: Option<usize> = None;
+    for (n, line) in src.split('\n').enumerate() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        if let Some(parent) = block_indent {
+            if line.trim().is_empty() || indent > parent {
+                continue;
+            }
+            block_indent = None;
+        }
+        let mut prev = ' ';
+        let mut chars = line.char_indices().peekable();
+        let mut code_end = line.len();
+        while let Some((i, c)) = chars.next() {
+            let at = |column: usize| Pos { line: n as u32 + 1, column: column as u32 + 1 };
+            match quote {
+                Some('"') if c == '\\' => {
+                    chars.next();
+                }
+                Some(q) if c == q => {
+                    if q == '\'' && chars.peek().is_some_and(|&(_, d)| d == '\'') {
+                        chars.next();
+                    } else {
+                        quote = None;
+                    }
+                }
+                Some(_) => {}
+                None if (c == '"' || c == '\'') && " \t:-[{,?".contains(prev) => quote = Some(c),
+                None if c == '#' && (prev == ' ' || prev == '\t' || i == 0) => {
+                    code_end = i;
+                    break;
+                }
+                None if c == '\t' => {
+                    let message = "while scanning for the next token, found character '\\t' that cannot start any token";
+                    return Some(YamlError {
+                        message: message.into(),
+                        pos: Some(at(line[..i].chars().count())),
+                    });
+                }
+                None if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => {
+                    let message = "while scanning a simple key, could not find expected ':' (a Unicode line break)";
+                    return Some(YamlError {
+                        message: message.into(),
+                        pos: Some(at(line[..i].chars().count())),
+                    });
+                }
+                None => {}
+            }
+            prev = c;
+        }
+        if quote.is_none() {
+            let code = line[..code_end].trim_end();
+            let last = code.rsplit([' ', ':']).next().unwrap_or("");
+            let is_indicator = !last.is_empty()
+                && (last.starts_with('|') || last.starts_with('>'))
+                && last[1..].chars().all(|c| c == '-' || c == '+' || c.is_ascii_digit());
+            if is_indicator && code.len() > last.len() {
+                block_indent = Some(indent);
+            }
+        }
+    }
+    None
 }
 
 fn first_line(message: &str) -> String {
@@ -213,6 +288,7 @@ enum Raw {
 fn to_node(raw: Spanned<Raw>, src: &str) -> Result<Node, YamlError> {
     // Aliases point back at their anchor, so the anchor's text is what a scalar was written as.
     let loc = raw.defined;
+    let alias = raw.referenced.span() != raw.defined.span();
     let pos = Pos { line: loc.line() as u32, column: loc.column() as u32 };
     let value = match raw.value {
         Raw::Str(s) => Value::Str(s),
@@ -247,7 +323,7 @@ fn to_node(raw: Spanned<Raw>, src: &str) -> Result<Node, YamlError> {
         }
     };
     let pos = Pos { line: pos.line.max(1), column: pos.column.max(1) };
-    Ok(Node { value, pos })
+    Ok(Node { value, pos, alias })
 }
 
 struct RawVisitor;
@@ -359,6 +435,16 @@ mod tests {
     fn deep_nesting_is_an_error() {
         let src = format!("{}x{}", "[".repeat(5000), "]".repeat(5000));
         assert!(parse(&src).is_err());
+    }
+
+    #[test]
+    fn tabs_are_refused_where_pyyaml_refuses_them() {
+        assert!(parse("a:\tb\n").is_err());
+        assert!(parse("a: b\t# c\n").is_err());
+        assert!(parse("a: 'x\ty'\nb: \"x\ty\"\nc: d # x\ty\n").is_ok());
+        assert!(parse("a: |\n  x\ty\nb: c\n").is_ok());
+        assert!(parse("a: don't\tstop\n").is_err());
+        assert!(parse("a: x\u{2028}y\n").is_err());
     }
 
     #[test]
