@@ -11,6 +11,28 @@ fn causeway(args: &[&str]) -> Output {
         .expect("runs")
 }
 
+/// A fresh directory for one test's files, removed when the test passes or fails.
+struct Scratch(std::path::PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn scratch(name: &str) -> Scratch {
+    let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("tmp");
+    Scratch(dir)
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -106,8 +128,7 @@ fn params_resolve_get_param_and_json_ir_carries_provenance() {
 
 #[test]
 fn run_writes_the_result_format_and_stats() {
-    let dir = std::env::temp_dir().join(format!("causeway-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = scratch("causeway-cli");
     let (out, stats) = (dir.join("result.json"), dir.join("stats.json"));
     let o = causeway(&[
         "run",
@@ -146,13 +167,11 @@ fn run_writes_the_result_format_and_stats() {
         serde_json::from_slice(&std::fs::read(&stats).expect("stats")).expect("json");
     assert_eq!(stats["step_ns"].as_array().map(Vec::len), Some(5));
     assert!(stats["peak_rss_bytes"].as_u64().is_some_and(|b| b > 0));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn gen_writes_a_scenario_that_runs() {
-    let dir = std::env::temp_dir().join(format!("causeway-gen-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = scratch("causeway-gen");
     let scenario = dir.join("s.json");
     let o = causeway(&[
         "gen",
@@ -180,13 +199,11 @@ fn gen_writes_a_scenario_that_runs() {
         Some(6),
         "3 instances on each of 2 failed hosts"
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_malformed_scenario_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("causeway-bad-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("tmp");
+    let dir = scratch("causeway-bad");
     let scenario = dir.join("s.json");
     std::fs::write(&scenario, r#"{"steps": [{"op": "raise_alarm", "alarm": {"type": "snmp"}}]}"#)
         .expect("write");
@@ -203,5 +220,4 @@ fn a_malformed_scenario_is_a_clear_error() {
         "{}",
         String::from_utf8_lossy(&o.stderr)
     );
-    let _ = std::fs::remove_dir_all(&dir);
 }
