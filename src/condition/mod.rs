@@ -9,7 +9,7 @@ mod dnf;
 mod parse;
 
 pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
-pub use parse::{ParseError, normalize, parse_v2, parse_v3};
+pub use parse::{ParseError, RELATIONSHIP, normalize, parse_v2, parse_v3};
 
 /// A condition's syntax tree.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -43,7 +43,8 @@ pub fn parse_v2(text: &str) -> Result<Expr, ParseError> {
     parse(Rule::v2_condition, &normalize(text))
 }
 
-static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+/// Vitrage's v3 relationship pattern, `source [label] target`.
+pub static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
     regex::Regex::new(r"(\w+)\s*\[\s*(\w+)\s*\]\s*(\w+)").expect("static regex")
 });
 

@@ -46,13 +46,16 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
     if !has_positive(&dnf) {
         return Err(content(134));
     }
-    let targets = common_targets(&dnf, |symbol| {
-        let def = index.get(symbol)?;
-        if def.has("relationship_type") {
-            Some(vec![def.get_str("source")?.to_string(), def.get_str("target")?.to_string()])
-        } else {
-            Some(vec![def.get("template_id")?.py_str()])
-        }
+    let targets = common_targets(&dnf, |term| {
+        let ends = || {
+            let def = index.get(&term.symbol())?;
+            if def.has("relationship_type") {
+                Some(vec![def.get_str("source")?.to_string(), def.get_str("target")?.to_string()])
+            } else {
+                Some(vec![def.get("template_id")?.py_str()])
+            }
+        };
+        ends().unwrap_or_default()
     });
     if targets.is_empty() {
         return Err(content(135));
@@ -109,12 +112,12 @@ fn has_positive(dnf: &Dnf) -> bool {
 }
 
 /// The entities every clause binds positively (Vitrage's `get_condition_common_targets`).
-pub fn common_targets(dnf: &Dnf, ends: impl Fn(&str) -> Option<Vec<String>>) -> BTreeSet<String> {
+pub fn common_targets(dnf: &Dnf, ends: impl Fn(&Term) -> Vec<String>) -> BTreeSet<String> {
     let mut common: Option<BTreeSet<String>> = None;
     for clause in dnf {
         let mut here = BTreeSet::new();
         for lit in clause.iter().filter(|l| l.positive) {
-            here.extend(ends(&lit.term.symbol()).unwrap_or_default());
+            here.extend(ends(&lit.term));
         }
         common = Some(match common {
             None => here,
@@ -128,8 +131,6 @@ static LABELS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\s+\[\s*\w+\s*\]\s+").expect("static regex"));
 static OPERATORS: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\b(AND|OR|NOT|and|or|not)\b").expect("static regex"));
-static RELATIONSHIP: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(\w+)\s*\[\s*(\w+)\s*\]\s*(\w+)").expect("static regex"));
 
 /// v3, per scenario: brackets (85) and unknown ids (10200), then `not` only on
 /// relationships (86), a positive term (134) and parsing (85).
@@ -157,7 +158,7 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
         let first = rest.split_whitespace().next().unwrap_or("").to_string();
         return Err(custom(10200, format!("{text},{rest}")).focused(&first));
     }
-    let collapsed = RELATIONSHIP.replace_all(text, "relationship").into_owned();
+    let collapsed = condition::RELATIONSHIP.replace_all(text, "relationship").into_owned();
     let Some(dnf) = parse_dnf(&collapsed, condition::parse_v2) else {
         return Err(custom(85, format!("{text},could not parse the condition")));
     };
@@ -178,7 +179,7 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
 /// v3 trial load of one scenario: its DNF over entity ids and relationships, or 135.
 pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<Dnf, Diagnostic> {
     let text = condition.as_str().unwrap_or_default();
-    let processed = RELATIONSHIP.replace_all(text, "${1}__${2}__${3}").into_owned();
+    let processed = condition::RELATIONSHIP.replace_all(text, "${1}__${2}__${3}").into_owned();
     let bad = |code: u32, details: String| {
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
@@ -201,33 +202,14 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
         // `axb` through) makes Vitrage's loader crash.
         return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Template, condition.pos));
     }
-    if v3_targets(&dnf).is_empty() {
+    let ends = |t: &Term| match t {
+        Term::Id(id) => vec![id.clone()],
+        Term::Relationship { source, target, .. } => vec![source.clone(), target.clone()],
+    };
+    if common_targets(&dnf, ends).is_empty() {
         return Err(bad(135, format!("scenario {index},{processed}")));
     }
     Ok(dnf)
-}
-
-fn v3_targets(dnf: &Dnf) -> BTreeSet<String> {
-    let mut common: Option<BTreeSet<String>> = None;
-    for clause in dnf {
-        let mut here = BTreeSet::new();
-        for lit in clause.iter().filter(|l| l.positive) {
-            match &lit.term {
-                Term::Id(id) => {
-                    here.insert(id.clone());
-                }
-                Term::Relationship { source, target, .. } => {
-                    here.insert(source.clone());
-                    here.insert(target.clone());
-                }
-            }
-        }
-        common = Some(match common {
-            None => here,
-            Some(c) => c.intersection(&here).cloned().collect(),
-        });
-    }
-    common.unwrap_or_default()
 }
 
 #[cfg(test)]
