@@ -10,6 +10,7 @@ use super::ir::{End, RelationId, RuleSet};
 use crate::diagnostic::{Diagnostic, Stage};
 use crate::template::codes;
 use crate::template::model::{ActionKind, Expr, Prop};
+use crate::template::pyregex::Pattern;
 
 /// What an action deduces, as far as matching goes.
 enum Output {
@@ -191,10 +192,8 @@ fn may_match(output: &Output, alternatives: &[Vec<Prop>]) -> bool {
 
 fn value_matches(p: &Prop, value: &str) -> bool {
     if p.regex {
-        match regex::Regex::new(&format!("^(?:{})", p.value)) {
-            Ok(re) => re.is_match(value),
-            Err(_) => true,
-        }
+        // A pattern that does not compile was refused by validation; assume it may match.
+        Pattern::compile(&p.value).is_none_or(|re| re.is_match(value))
     } else {
         p.value == value
     }

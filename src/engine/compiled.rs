@@ -3,43 +3,16 @@
 
 use crate::compile::ir::{End, RelationId, Rule, RuleSet, Var};
 use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId};
+use crate::template::pyregex::Pattern;
 
 /// A property test of an entity relation.
 #[derive(Debug, Clone)]
 enum Test {
     /// Exact string equality.
     Eq(Sym, Sym),
-    /// Python `re.match`: anchored at the start only.
-    Regex(Sym, Pattern),
-}
-
-#[derive(Debug, Clone)]
-enum Pattern {
-    Plain(regex::Regex),
-    Fancy(Box<fancy_regex::Regex>),
-    /// A pattern neither engine accepts: matches nothing (validation rejects these).
-    Never,
-}
-
-impl Pattern {
-    fn new(pattern: &str) -> Pattern {
-        let anchored = format!(r"\A(?:{})", crate::template::pyregex::translate(pattern));
-        match regex::Regex::new(&anchored) {
-            Ok(r) => Pattern::Plain(r),
-            Err(_) => match fancy_regex::Regex::new(&anchored) {
-                Ok(r) => Pattern::Fancy(Box::new(r)),
-                Err(_) => Pattern::Never,
-            },
-        }
-    }
-
-    fn is_match(&self, text: &str) -> bool {
-        match self {
-            Pattern::Plain(r) => r.is_match(text),
-            Pattern::Fancy(r) => r.is_match(text).unwrap_or(false),
-            Pattern::Never => false,
-        }
-    }
+    /// Python `re.match`: anchored at the start only; `None` (a pattern validation would
+    /// have refused) matches nothing.
+    Regex(Sym, Option<Pattern>),
 }
 
 /// One step of a join plan: bind `var` from a neighbour of the bound `from` along `label`.
@@ -99,7 +72,7 @@ impl Compiled {
                 for p in alt {
                     let key = graph.intern(&p.key)?;
                     tests.push(if p.regex {
-                        Test::Regex(key, Pattern::new(&p.value))
+                        Test::Regex(key, Pattern::compile(&p.value))
                     } else {
                         Test::Eq(key, graph.intern(&p.value)?)
                     });
@@ -127,8 +100,8 @@ impl Compiled {
         alternatives.iter().any(|tests| {
             tests.iter().all(|t| match t {
                 Test::Eq(key, want) => vertex.get(*key) == Some(Value::Str(*want)),
-                Test::Regex(key, pattern) => match vertex.get(*key) {
-                    Some(Value::Str(s)) => pattern.is_match(graph.resolve(s)),
+                Test::Regex(key, pattern) => match (vertex.get(*key), pattern) {
+                    (Some(Value::Str(s)), Some(pattern)) => pattern.is_match(graph.resolve(s)),
                     _ => false,
                 },
             })

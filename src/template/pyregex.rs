@@ -1,21 +1,49 @@
-//! Whether a pattern compiles as a Python `re` pattern (Vitrage's code 47).
+//! Python `re` patterns: whether one compiles (Vitrage's code 47), and matching with it as
+//! `re.match` does (anchored at the start only).
 //!
 //! Patterns are compiled with the `regex` crate where possible (linear time), and with
 //! `fancy-regex` for the Python features `regex` lacks (look-around, back-references).
 //! Escapes Python rejects but Rust accepts (`\p{L}`, `\z`, ...) and Rust-only named groups
 //! `(?<name>...)` are refused, so a template Vitrage rejects is rejected here too.
 
+/// A compiled Python pattern, matched from the start of the text.
+#[derive(Debug, Clone)]
+pub enum Pattern {
+    /// Compiled by the linear-time `regex` crate.
+    Plain(regex::Regex),
+    /// Needs look-around or back-references: `fancy-regex`.
+    Fancy(Box<fancy_regex::Regex>),
+}
+
+impl Pattern {
+    /// Compiles `pattern` as Python's `re` would; `None` where `re.compile` fails.
+    pub fn compile(pattern: &str) -> Option<Pattern> {
+        if has_python_bad_escape(pattern)
+            || pattern.contains("(?<") && !angle_groups_are_lookbehind(pattern)
+            || has_reversed_repeat(pattern)
+            || has_late_global_flags(pattern)
+        {
+            return None;
+        }
+        let anchored = format!(r"\A(?:{})", translate(pattern));
+        match regex::Regex::new(&anchored) {
+            Ok(r) => Some(Pattern::Plain(r)),
+            Err(_) => fancy_regex::Regex::new(&anchored).ok().map(|r| Pattern::Fancy(Box::new(r))),
+        }
+    }
+
+    /// Python's `re.match(pattern, text)` succeeds.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self {
+            Pattern::Plain(r) => r.is_match(text),
+            Pattern::Fancy(r) => r.is_match(text).unwrap_or(false),
+        }
+    }
+}
+
 /// Whether Vitrage's `re.compile(pattern)` succeeds.
 pub fn compiles(pattern: &str) -> bool {
-    if has_python_bad_escape(pattern)
-        || pattern.contains("(?<") && !angle_groups_are_lookbehind(pattern)
-        || has_reversed_repeat(pattern)
-        || has_late_global_flags(pattern)
-    {
-        return false;
-    }
-    let pattern = translate(pattern);
-    regex::Regex::new(&pattern).is_ok() || fancy_regex::Regex::new(&pattern).is_ok()
+    Pattern::compile(pattern).is_some()
 }
 
 /// A Python pattern in the syntax of the Rust engines: Python's octal escapes (`\0`, `\01`,
