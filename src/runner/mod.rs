@@ -375,9 +375,6 @@ impl Runner {
             if self.graph.changes().is_empty() {
                 return Ok(());
             }
-            if delta.appeared.is_empty() && delta.disappeared.is_empty() && decisions.is_empty() {
-                return Ok(());
-            }
         }
         let mut templates = BTreeSet::new();
         for a in self.inc.activations() {
