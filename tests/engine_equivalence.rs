@@ -35,8 +35,26 @@ scenarios:
 ",
 ];
 
+/// Negations whose two ends are both outside the positive part.
+const FREE_ENDS: &str = "metadata: {version: 3, name: free_ends, type: standard}
+entities:
+  host: {category: RESOURCE, type: nova.host}
+  a: {category: RESOURCE, type: nova.instance, name.regex: 'vm-[0-3]'}
+  b: {category: RESOURCE, type: nova.instance}
+  zalarm: {category: ALARM, type: zabbix}
+scenarios:
+  - condition: host AND NOT a [attached] b
+    actions: [{set_state: {target: host, state: ERROR}}]
+  - condition: host AND NOT zalarm [on] a
+    actions: [{set_state: {target: host, state: SUBOPTIMAL}}]
+";
+
 fn compiled(graph: &mut Graph) -> Compiled {
-    let inputs: Vec<Input> = TEMPLATES
+    compiled_from(graph, TEMPLATES)
+}
+
+fn compiled_from(graph: &mut Graph, templates: &[&str]) -> Compiled {
+    let inputs: Vec<Input> = templates
         .iter()
         .enumerate()
         .map(|(i, t)| Input { file: format!("t{i}.yaml"), bytes: t.as_bytes().to_vec() })
@@ -154,7 +172,8 @@ proptest! {
         batches in prop::collection::vec(prop::collection::vec(op(), 1..8), 1..12)
     ) {
         let mut world = World { graph: Graph::new(), live: Vec::new(), next: 0 };
-        let c = compiled(&mut world.graph);
+        let all = [TEMPLATES[0], TEMPLATES[1], FREE_ENDS];
+        let c = compiled_from(&mut world.graph, &all);
         let mut inc = Incremental::new(&c);
         let _ = Value::Null;
         for batch in &batches {
@@ -205,5 +224,38 @@ fn both_evaluators_fire_and_retract_the_chain_rule() {
     let changes = world.graph.take_changes();
     let delta = inc.apply(&c, &world.graph, &changes);
     assert_eq!((delta.appeared.len(), delta.disappeared.len()), (1, 1), "{delta:?}");
+    assert_eq!(inc.activations(), reference(&c, &world.graph));
+}
+
+#[test]
+fn a_binding_blocked_by_a_negation_with_two_free_ends_reappears_when_the_edge_goes() {
+    let mut world = World { graph: Graph::new(), live: Vec::new(), next: 0 };
+    let c = compiled_from(&mut world.graph, &[FREE_ENDS]);
+    let mut inc = Incremental::new(&c);
+    let _host = world.add(Category::Resource, "nova.host", "h");
+    let a = world.add(Category::Resource, "nova.instance", "vm-1");
+    let b = world.add(Category::Resource, "nova.instance", "vm-7");
+    let attached = EdgeKey { source: a, target: b, label: Label::ATTACHED };
+    world.graph.add_edge(attached).expect("edge");
+    let changes = world.graph.take_changes();
+    inc.apply(&c, &world.graph, &changes);
+    let blocked = inc.activations();
+    assert_eq!(blocked, reference(&c, &world.graph));
+    world.graph.delete_edge(attached).expect("delete");
+    let changes = world.graph.take_changes();
+    let delta = inc.apply(&c, &world.graph, &changes);
+    // `host AND NOT a [attached] b` holds again, for the host alone.
+    assert_eq!((delta.appeared.len(), delta.disappeared.len()), (1, 0), "{delta:?}");
+    assert_eq!(inc.activations(), reference(&c, &world.graph));
+    // Renaming `a` out of its relation unblocks nothing more; renaming it back blocks again.
+    world.graph.add_edge(attached).expect("edge");
+    let changes = world.graph.take_changes();
+    let delta = inc.apply(&c, &world.graph, &changes);
+    assert_eq!((delta.appeared.len(), delta.disappeared.len()), (0, 1), "{delta:?}");
+    let name = world.graph.str_value("vm-9").expect("intern");
+    world.graph.update_vertex(a, Props::from_pairs([(names::NAME, name)])).expect("rename");
+    let changes = world.graph.take_changes();
+    let delta = inc.apply(&c, &world.graph, &changes);
+    assert_eq!((delta.appeared.len(), delta.disappeared.len()), (1, 0), "{delta:?}");
     assert_eq!(inc.activations(), reference(&c, &world.graph));
 }

@@ -114,7 +114,7 @@ impl Incremental {
                 GraphChange::EdgeAdded(k)
                 | GraphChange::EdgeDeleted(k)
                 | GraphChange::EdgeRemoved(k) => {
-                    self.edge_regions(c, *k, &mut regions);
+                    self.edge_regions(c, graph, *k, &mut regions);
                 }
             }
         }
@@ -140,10 +140,16 @@ impl Incremental {
                     } else {
                         (&n.source, graph_in_all(graph, v, n.label))
                     };
-                    if let End::Bound(var) = bound_end {
-                        for w in neighbours {
-                            regions.push((r, *var, w));
+                    match bound_end {
+                        End::Bound(var) => {
+                            for w in neighbours {
+                                regions.push((r, *var, w));
+                            }
                         }
+                        End::Free { .. } if !neighbours.is_empty() => {
+                            self.whole_rule(c, r, graph, &mut regions);
+                        }
+                        End::Free { .. } => {}
                     }
                 }
             }
@@ -183,7 +189,13 @@ impl Incremental {
         }
     }
 
-    fn edge_regions(&self, c: &Compiled, k: EdgeKey, regions: &mut Vec<(usize, Var, VertexId)>) {
+    fn edge_regions(
+        &self,
+        c: &Compiled,
+        graph: &Graph,
+        k: EdgeKey,
+        regions: &mut Vec<(usize, Var, VertexId)>,
+    ) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
             regions.push((r, s, k.source));
         }
@@ -196,13 +208,31 @@ impl Incremental {
                 (_, End::Bound(t)) => {
                     regions.push((r, *t, k.target));
                 }
-                // Both ends free: any binding of the rule may change.
-                _ => {
-                    for a in self.active.iter().filter(|a| a.rule as usize == r) {
-                        regions.push((r, Var(0), a.binding[0]));
-                    }
-                }
+                // Both ends free: the edge can block or unblock any binding of the rule,
+                // including ones not active now, so the whole rule is recomputed.
+                _ => self.whole_rule(c, r, graph, regions),
             }
+        }
+    }
+
+    /// Every region of rule `r`: its first variable bound to each member of its relation,
+    /// and to the first vertex of each active binding (which may just have left it). Only a
+    /// negation with both ends free needs this; its cost is the size of that relation.
+    fn whole_rule(
+        &self,
+        c: &Compiled,
+        r: usize,
+        graph: &Graph,
+        regions: &mut Vec<(usize, Var, VertexId)>,
+    ) {
+        let Some(&first) = c.rules[r].relations.first() else { return };
+        for (v, _) in graph.vertices() {
+            if c.member(first, graph, v) {
+                regions.push((r, Var(0), v));
+            }
+        }
+        for a in self.active.iter().filter(|a| a.rule as usize == r) {
+            regions.push((r, Var(0), a.binding[0]));
         }
     }
 
