@@ -79,9 +79,8 @@ fn r11_deleting_a_host_that_two_matches_mark_down_goes_on_to_the_next_step() {
 
 #[test]
 fn r11_deleting_a_host_that_two_matches_raise_an_alarm_on_goes_on_to_the_next_step() {
-    let template = host_with_vms(
-        "raise_alarm: {target: host, alarm_name: busy, severity: WARNING}",
-    );
+    let template =
+        host_with_vms("raise_alarm: {target: host, alarm_name: busy, severity: WARNING}");
     let result = run(&[("host_with_vms.yaml", &template)], two_vms_then_delete_host());
     let targets: Vec<&Value> =
         result["deduced_alarms"].as_array().into_iter().flatten().map(|a| &a["target"]).collect();

@@ -12,15 +12,32 @@ use crate::graph::{
 };
 
 /// Applies one decision; `execute_mistral` is not a graph effect and is ignored here.
+///
+/// A `Do` whose target or source vertex is deleted does nothing: deleting a resource makes
+/// every activation on it disappear, and the tracker may then restore the next action of a
+/// group onto the vertex just deleted, right before undoing it too. Vitrage's processor
+/// ignores updates to deleted vertices in the same way, so one deletion never stops the
+/// evaluation. An `Undo` still removes what the action added (its deduced alarm, its causal
+/// edge) and leaves the deleted vertex itself alone.
 pub fn apply(
     graph: &mut Graph,
     tables: &ValueTables,
     decision: &Decision,
 ) -> Result<(), GraphError> {
     match decision {
-        Decision::Do(a) => perform(graph, tables, a),
+        Decision::Do(a) => {
+            let gone = |v: Option<VertexId>| v.is_some_and(|v| !is_live(graph, v));
+            if gone(a.target) || gone(a.source) {
+                return Ok(());
+            }
+            perform(graph, tables, a)
+        }
         Decision::Undo(a) => undo(graph, tables, a),
     }
+}
+
+fn is_live(graph: &Graph, v: VertexId) -> bool {
+    graph.vertex(v).is_some_and(|x| !x.is_deleted())
 }
 
 fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), GraphError> {
@@ -47,9 +64,8 @@ fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), 
             let Some(t) = a.target else { return Ok(()) };
             let alarm = raise(graph, tables, t, name, severity)?;
             if let Some(c) = *causing {
-                let is_alarm = graph
-                    .vertex(c)
-                    .is_some_and(|v| v.category() == Category::Alarm && !v.is_deleted());
+                let is_alarm = is_live(graph, c)
+                    && graph.vertex(c).is_some_and(|v| v.category() == Category::Alarm);
                 if is_alarm {
                     graph.add_edge(EdgeKey { source: c, target: alarm, label: Label::CAUSES })?;
                 }
@@ -63,20 +79,16 @@ fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), 
 fn undo(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), GraphError> {
     match &a.kind {
         ResolvedKind::SetState { .. } => {
-            let Some(t) = a.target else { return Ok(()) };
-            if graph.vertex(t).is_some_and(|v| !v.is_deleted()) {
-                graph.update_vertex(t, Props::from_pairs([(names::VITRAGE_STATE, Value::Null)]))?;
-                refresh_vertex(graph, tables, t)?;
-            }
+            let Some(t) = a.target.filter(|&t| is_live(graph, t)) else { return Ok(()) };
+            graph.update_vertex(t, Props::from_pairs([(names::VITRAGE_STATE, Value::Null)]))?;
+            refresh_vertex(graph, tables, t)?;
         }
         ResolvedKind::MarkDown => {
-            let Some(t) = a.target else { return Ok(()) };
-            if graph.vertex(t).is_some_and(|v| !v.is_deleted()) {
-                graph.update_vertex(
-                    t,
-                    Props::from_pairs([(names::IS_MARKED_DOWN, Value::Bool(false))]),
-                )?;
-            }
+            let Some(t) = a.target.filter(|&t| is_live(graph, t)) else { return Ok(()) };
+            graph.update_vertex(
+                t,
+                Props::from_pairs([(names::IS_MARKED_DOWN, Value::Bool(false))]),
+            )?;
         }
         ResolvedKind::AddCausalRelationship => {
             if let (Some(s), Some(t)) = (a.source, a.target) {
