@@ -1,33 +1,10 @@
 //! Issue 11: inputs that used to stop the engine. Each test is named after the input that
 //! stopped it, and replays it to the end.
 
-use causeway::check::{Input, Options, check_set};
-use causeway::runner::replay;
+mod common;
+
+use common::{resource, run};
 use serde_json::{Value, json};
-
-fn rules(templates: &[(&str, &str)]) -> causeway::compile::ir::RuleSet {
-    let inputs: Vec<Input> = templates
-        .iter()
-        .map(|(file, text)| Input { file: file.to_string(), bytes: text.as_bytes().to_vec() })
-        .collect();
-    let checked = check_set(&inputs, &Options::default());
-    for f in &checked.files {
-        assert!(f.error.is_none(), "{}: {:?}", f.file, f.error);
-    }
-    checked.compiled.rules
-}
-
-fn run(templates: &[(&str, &str)], scenario: Value) -> Value {
-    let scenario = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
-    let r = replay(rules(templates), &scenario, false);
-    assert!(r.error.is_none(), "{:?}", r.error);
-    let doc = causeway::runner::ResultDoc {
-        state: &r.state,
-        checkpoints: &r.checkpoints,
-        templates: Value::Null,
-    };
-    serde_json::to_value(&doc).expect("json")
-}
 
 fn host_with_vms(action: &str) -> String {
     format!(
@@ -56,10 +33,6 @@ fn two_vms_then_delete_host() -> Value {
             {"op": "checkpoint", "label": "after"}
         ]
     })
-}
-
-fn resource<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["resources"].as_array().and_then(|r| r.iter().find(|r| r["id"] == id)).expect("resource")
 }
 
 #[test]

@@ -60,16 +60,9 @@ fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), 
                 graph.add_edge(EdgeKey { source: s, target: t, label: Label::CAUSES })?;
             }
         }
-        ResolvedKind::RaiseAlarm { name, severity, causing } => {
+        ResolvedKind::RaiseAlarm { name, severity, .. } => {
             let Some(t) = a.target else { return Ok(()) };
-            let alarm = raise(graph, tables, t, name, severity)?;
-            if let Some(c) = *causing {
-                let is_alarm = is_live(graph, c)
-                    && graph.vertex(c).is_some_and(|v| v.category() == Category::Alarm);
-                if is_alarm {
-                    graph.add_edge(EdgeKey { source: c, target: alarm, label: Label::CAUSES })?;
-                }
-            }
+            raise(graph, tables, t, name, severity)?;
         }
         ResolvedKind::ExecuteMistral { .. } => {}
     }
@@ -102,6 +95,30 @@ fn undo(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), Gra
             }
         }
         ResolvedKind::ExecuteMistral { .. } => {}
+    }
+    Ok(())
+}
+
+/// Adds (`wanted`) or deletes the `causes` edge from alarm `causing` to the live deduced
+/// alarm `name` on `target`; nothing when either alarm is not live. The runner decides
+/// `wanted` from the live `raise_alarm` instances with that causing alarm.
+pub fn set_cause(
+    graph: &mut Graph,
+    target: VertexId,
+    name: &str,
+    causing: VertexId,
+    wanted: bool,
+) -> Result<(), GraphError> {
+    let Some(alarm) = deduced_alarm(graph, target, name) else { return Ok(()) };
+    let is_alarm = graph.vertex(causing).is_some_and(|v| v.category() == Category::Alarm);
+    if !is_alarm || !is_live(graph, causing) {
+        return Ok(());
+    }
+    let key = EdgeKey { source: causing, target: alarm, label: Label::CAUSES };
+    if wanted {
+        graph.add_edge(key)?;
+    } else if graph.edge(key).is_some_and(|e| !e.is_deleted) {
+        graph.delete_edge(key)?;
     }
     Ok(())
 }

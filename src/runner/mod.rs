@@ -96,6 +96,8 @@ pub struct Runner {
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     resources: BTreeMap<String, VertexId>,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
+    /// Live `raise_alarm` instances per causal edge they ask for.
+    causes: HashMap<CauseKey, u32>,
     /// Workflow runs in order.
     pub mistral_calls: Vec<MistralCall>,
     /// Effects and their causes, in order.
@@ -127,6 +129,7 @@ impl Runner {
             action_ids: rustc_hash::FxHashSet::default(),
             resources: BTreeMap::new(),
             alarms: BTreeMap::new(),
+            causes: HashMap::default(),
             mistral_calls: Vec::new(),
             explanations: Vec::new(),
             warnings: Vec::new(),
@@ -306,7 +309,7 @@ impl Runner {
         let compiled = Compiled::new(&rules, &mut self.graph)?;
         let old_ids: BTreeSet<String> = self.rules.scenarios.iter().map(|s| s.id.clone()).collect();
         let new_ids: BTreeSet<String> = rules.scenarios.iter().map(|s| s.id.clone()).collect();
-        let mut decisions = Vec::new();
+        let mut decisions = Decisions::default();
         let scenario_of = |set: &RuleSet, a: &Activation| {
             let rule = &set.rules[a.rule as usize];
             set.scenarios[rule.scenario.0 as usize].id.clone()
@@ -348,9 +351,7 @@ impl Runner {
         for a in &added {
             self.react(a, true, &mut decisions);
         }
-        for d in &decisions {
-            action::effects::apply(&mut self.graph, &self.tables, d)?;
-        }
+        self.carry_out(decisions)?;
         self.settle()
     }
 
@@ -362,16 +363,14 @@ impl Runner {
                 return Ok(());
             }
             let delta = self.inc.apply(&self.compiled, &self.graph, &changes);
-            let mut decisions = Vec::new();
+            let mut decisions = Decisions::default();
             for a in &delta.disappeared {
                 self.react(a, false, &mut decisions);
             }
             for a in &delta.appeared {
                 self.react(a, true, &mut decisions);
             }
-            for d in &decisions {
-                action::effects::apply(&mut self.graph, &self.tables, d)?;
-            }
+            self.carry_out(decisions)?;
             if self.graph.changes().is_empty() {
                 return Ok(());
             }
@@ -385,7 +384,55 @@ impl Runner {
         Err(RunError::Runaway { templates: templates.into_iter().collect::<Vec<_>>().join(", ") })
     }
 
-    fn react(&mut self, a: &Activation, appeared: bool, decisions: &mut Vec<Decision>) {
+    /// Applies a round's tracker decisions, then brings the causal edges of deduced alarms
+    /// in line with the live `raise_alarm` instances.
+    fn carry_out(&mut self, decisions: Decisions) -> Result<(), RunError> {
+        for d in &decisions.tracker {
+            action::effects::apply(&mut self.graph, &self.tables, d)?;
+        }
+        for key in decisions.causes {
+            let wanted = self.causes.contains_key(&key);
+            action::effects::set_cause(
+                &mut self.graph,
+                key.target,
+                &key.name,
+                key.causing,
+                wanted,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Counts a `raise_alarm` instance's causing alarm in or out.
+    ///
+    /// Rule: `causes(C, A)` holds for deduced alarm `A` (name N on target T) while some live
+    /// activation raises N on T with `causing_alarm` bound to C. The edges are thus a function
+    /// of the live activations, whatever order they arrived in and whichever of them is on
+    /// top of the tracker (Vitrage draws only the edge of the activation that last acted).
+    fn count_cause(
+        causes: &mut HashMap<CauseKey, u32>,
+        resolved: &Resolved,
+        appeared: bool,
+        decisions: &mut Decisions,
+    ) {
+        let (ResolvedKind::RaiseAlarm { name, causing: Some(causing), .. }, Some(target)) =
+            (&resolved.kind, resolved.target)
+        else {
+            return;
+        };
+        let key = CauseKey { target, name: name.clone(), causing: *causing };
+        if appeared {
+            *causes.entry(key.clone()).or_insert(0) += 1;
+        } else if let Some(count) = causes.get_mut(&key) {
+            *count -= 1;
+            if *count == 0 {
+                causes.remove(&key);
+            }
+        }
+        decisions.causes.insert(key);
+    }
+
+    fn react(&mut self, a: &Activation, appeared: bool, decisions: &mut Decisions) {
         let rule = &self.rules.rules[a.rule as usize];
         let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
         let mut trigger: Vec<VertexId> = a.binding.to_vec();
@@ -456,11 +503,13 @@ impl Runner {
                 };
                 let score = self.score(&resolved);
                 let resolved = std::sync::Arc::new(resolved);
+                Self::count_cause(&mut self.causes, &resolved, true, decisions);
                 self.performed.insert(instance.clone(), resolved.clone());
                 self.tracker.do_action(instance, resolved, score)
             } else {
-                let Some(resolved) = self.performed.get(&instance) else { continue };
-                let made = self.tracker.undo_action(&instance, resolved);
+                let Some(resolved) = self.performed.get(&instance).cloned() else { continue };
+                Self::count_cause(&mut self.causes, &resolved, false, decisions);
+                let made = self.tracker.undo_action(&instance, &resolved);
                 if !self.tracker.contains(&instance) {
                     self.performed.remove(&instance);
                 }
@@ -476,7 +525,7 @@ impl Runner {
                     rule,
                 });
             }
-            decisions.extend(made);
+            decisions.tracker.extend(made);
         }
     }
 
@@ -510,6 +559,23 @@ impl Runner {
     pub fn rules(&self) -> &RuleSet {
         &self.rules
     }
+}
+
+/// A causal edge a `raise_alarm` asks for: from `causing` to the deduced alarm `name` on
+/// `target`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct CauseKey {
+    target: VertexId,
+    name: String,
+    causing: VertexId,
+}
+
+/// What one evaluation round decided: the tracker's decisions in order, and the causal edges
+/// whose support changed.
+#[derive(Default)]
+struct Decisions {
+    tracker: Vec<Decision>,
+    causes: BTreeSet<CauseKey>,
 }
 
 fn vertex_name(graph: &Graph, v: VertexId) -> String {
