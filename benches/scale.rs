@@ -10,7 +10,8 @@
 
 use causeway::check::{Input, Options, check_set};
 use causeway::generate::{Element, Size, nic_alarm, topology};
-use causeway::runner::Runner;
+use causeway::runner::{Change, Runner};
+use causeway::scenario::Edge;
 use std::time::Instant;
 
 fn rss_mib() -> f64 {
@@ -57,16 +58,17 @@ fn run(resources_wanted: usize, per_host: usize, events: usize) {
     topology(size, |e| match e {
         Element::Resource(res) => {
             resources += 1;
-            r.add_resource(&res).expect("resource");
+            r.stage(&[Change::AddResource { resource: res }]).expect("resource");
         }
         Element::Edge(edge) => {
             edges += 1;
-            r.edge(&edge, true).expect("edge");
+            let Edge { source, target, relationship_type } = edge;
+            r.stage(&[Change::AddEdge { source, target, relationship_type }]).expect("edge");
         }
     });
     let load = started.elapsed().as_secs_f64();
     let t = Instant::now();
-    r.settle().expect("initial evaluation");
+    r.evaluate().expect("initial evaluation");
     let initial = t.elapsed().as_secs_f64();
     let rss = rss_mib() - rss_before;
     let mut latencies = Vec::with_capacity(events);
@@ -75,8 +77,10 @@ fn run(resources_wanted: usize, per_host: usize, events: usize) {
         let alarm = nic_alarm(size, k);
         for raise in [true, false] {
             let t = Instant::now();
-            if raise { r.raise_alarm(&alarm) } else { r.clear_alarm(&alarm) }.expect("alarm");
-            r.settle().expect("event");
+            let alarm = alarm.clone();
+            let change =
+                if raise { Change::RaiseAlarm { alarm } } else { Change::ClearAlarm { alarm } };
+            r.apply(&[change]).expect("event");
             latencies.push(t.elapsed().as_secs_f64() * 1e6);
         }
     }

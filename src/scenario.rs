@@ -3,7 +3,7 @@
 //!
 //! Each part is parsed on its own so that an error names the step and the field.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub enum Initial {
 }
 
 /// A resource vertex.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Resource {
     /// Id in the source system, unique.
     pub id: String,
@@ -54,7 +54,7 @@ pub struct Resource {
 }
 
 /// A relationship between two resources.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Edge {
     /// Source resource id.
     pub source: String,
@@ -65,7 +65,7 @@ pub struct Edge {
 }
 
 /// The monitors an external alarm can come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AlarmType {
     /// Zabbix.
@@ -100,7 +100,7 @@ impl AlarmType {
 }
 
 /// An external alarm.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Alarm {
     /// The monitor.
     #[serde(rename = "type")]

@@ -259,32 +259,36 @@ fn rules(templates: &[&str]) -> causeway::compile::ir::RuleSet {
 fn a_template_added_after_the_alarm_acts_on_it_and_deleting_it_undoes_its_effects() {
     use causeway::runner::Runner;
     let mut r = Runner::new(rules(&["templates/host_down.yaml"])).expect("runner");
+    use causeway::runner::Change;
     let topology =
         causeway::scenario::parse(&nic_topology(json!([])).to_string()).expect("topology");
-    for res in &topology.resources {
-        r.add_resource(res).expect("resource");
-    }
-    for e in &topology.edges {
-        r.edge(e, true).expect("edge");
-    }
+    let mut changes: Vec<Change> =
+        topology.resources.iter().map(|r| Change::AddResource { resource: r.clone() }).collect();
+    changes.extend(topology.edges.iter().map(|e| Change::AddEdge {
+        source: e.source.clone(),
+        target: e.target.clone(),
+        relationship_type: e.relationship_type.clone(),
+    }));
     let nic: causeway::scenario::Alarm = serde_json::from_str(NIC).expect("alarm");
-    r.raise_alarm(&nic).expect("raise");
-    r.settle().expect("settle");
+    changes.push(Change::RaiseAlarm { alarm: nic });
+    r.apply(&changes).expect("topology and alarm");
     assert!(r.snapshot().deduced_alarms.is_empty(), "no NIC template yet");
 
-    r.replace_rules(rules(&["templates/host_down.yaml", "templates/nic_failure.yaml"]))
+    let added = r
+        .replace_rules(rules(&["templates/host_down.yaml", "templates/nic_failure.yaml"]))
         .expect("add");
-    let added = r.snapshot();
-    assert_eq!(added.deduced_alarms.len(), 4);
-    assert_eq!(added.marked_down, [json!("host-1")]);
-    assert_eq!(added.mistral_calls.len(), 2);
+    let state = r.snapshot();
+    assert_eq!(state.deduced_alarms.len(), 4);
+    assert_eq!(state.marked_down, [json!("host-1")]);
+    assert_eq!(added.mistral.len(), 2);
 
-    r.replace_rules(rules(&["templates/host_down.yaml"])).expect("delete");
+    let undone = r.replace_rules(rules(&["templates/host_down.yaml"])).expect("delete");
     let deleted = r.snapshot();
     assert!(deleted.deduced_alarms.is_empty());
     assert!(deleted.marked_down.is_empty());
     assert!(deleted.causal_edges.is_empty());
-    assert_eq!(deleted.mistral_calls.len(), 2, "workflows already run stay run");
+    assert!(undone.mistral.is_empty(), "workflows already run stay run and none is re-sent");
+    assert_eq!(undone.alarms_deactivated.len(), 4);
 }
 
 #[test]

@@ -85,3 +85,33 @@ fn r11_deleting_an_instance_that_is_the_source_of_two_causal_links_goes_on() {
     let result = run(&[("links.yaml", template)], scenario);
     assert_eq!(result["causal_edges"], json!([]));
 }
+
+#[test]
+fn a_batch_with_one_bad_change_applies_nothing_and_names_the_change() {
+    use causeway::runner::{Change, RunError, Runner};
+    let template = host_with_vms("set_state: {target: host, state: SUBOPTIMAL}");
+    let mut r = Runner::new(common::rules(&[("t.yaml", &template)])).expect("runner");
+    let batch: Vec<Change> = serde_json::from_value(json!([
+        {"op": "add_resource", "resource": {"id": "host-1", "type": "nova.host"}},
+        {"op": "add_resource", "resource": {"id": "vm-1", "type": "nova.instance"}},
+        {"op": "add_edge", "source": "host-1", "target": "vm-1", "relationship_type": "contains"},
+        {"op": "delete_edge", "source": "host-1", "target": "vm-9", "relationship_type": "contains"}
+    ]))
+    .expect("changes");
+    let err = r.apply(&batch).expect_err("vm-9 does not exist");
+    assert_eq!(
+        err,
+        RunError::BadChange {
+            field: "[3].target".into(),
+            message: "unknown resource \"vm-9\"".into()
+        }
+    );
+    assert!(r.snapshot().resources.is_empty());
+    let outcome = r.apply(&batch[..3]).expect("the valid part");
+    assert_eq!(outcome.resources_added.len(), 2);
+    assert_eq!(outcome.resources_changed.len(), 1, "host-1 became SUBOPTIMAL");
+    assert_eq!(
+        resource(&serde_json::to_value(r.snapshot()).expect("json"), "host-1")["vitrage_state"],
+        "SUBOPTIMAL"
+    );
+}

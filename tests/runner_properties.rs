@@ -21,7 +21,7 @@
 
 use causeway::check::{Input, Options, check_set};
 use causeway::compile::ir::RuleSet;
-use causeway::runner::{Runner, Snapshot};
+use causeway::runner::{Change, Runner, Snapshot};
 use causeway::scenario::{Alarm, AlarmType, Edge, Resource};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -317,17 +317,19 @@ impl Cloud {
 
     /// Applies `op` to the runner and to this model; a step that names nothing is skipped.
     fn apply(&mut self, runner: &mut Runner, op: &Op) -> Result<(), String> {
-        let err = |e: causeway::runner::RunError| format!("{op:?}: {e}");
+        let err = |(_, e): (usize, causeway::runner::RunError)| format!("{op:?}: {e}");
         match *op {
             Op::AddResource(t) => {
                 let kind = TYPES[t as usize % TYPES.len()];
                 let id = self.add(kind, kind.rsplit('.').next().unwrap_or("r"));
-                runner.add_resource(&self.resources[&id]).map_err(err)?;
+                runner
+                    .stage(&[Change::AddResource { resource: self.resources[&id].clone() }])
+                    .map_err(err)?;
             }
             Op::Rename(r, n) => {
                 let Some(id) = self.pick(r) else { return Ok(()) };
                 let name = format!("n{}", n % 4);
-                runner.update_resource(&id, None, Some(&name), &BTreeMap::new()).map_err(err)?;
+                runner.stage(&[update(&id, None, Some(&name))]).map_err(err)?;
                 if let Some(res) = self.resources.get_mut(&id) {
                     res.name = Some(name);
                 }
@@ -335,14 +337,14 @@ impl Cloud {
             Op::SetState(r, s) => {
                 let Some(id) = self.pick(r) else { return Ok(()) };
                 let state = ["AVAILABLE", "ERROR", "SUSPENDED", "available"][s as usize % 4];
-                runner.update_resource(&id, Some(state), None, &BTreeMap::new()).map_err(err)?;
+                runner.stage(&[update(&id, Some(state), None)]).map_err(err)?;
                 if let Some(res) = self.resources.get_mut(&id) {
                     res.state = Some(state.into());
                 }
             }
             Op::DeleteResource(r) => {
                 let Some(id) = self.pick(r) else { return Ok(()) };
-                runner.delete_resource(&id).map_err(err)?;
+                runner.stage(&[Change::DeleteResource { id: id.clone() }]).map_err(err)?;
                 self.resources.remove(&id);
                 self.edges.retain(|e| e.source != id && e.target != id);
                 // An alarm on a deleted resource stays until cleared, but no fresh start sees it.
@@ -354,7 +356,7 @@ impl Cloud {
                 if s == t || self.edges.contains(&e) {
                     return Ok(());
                 }
-                runner.edge(&e, true).map_err(err)?;
+                runner.stage(&[edge_change(&e, true)]).map_err(err)?;
                 self.edges.push(e);
             }
             Op::DeleteEdge(i) => {
@@ -362,7 +364,7 @@ impl Cloud {
                     return Ok(());
                 }
                 let e = self.edges.remove(i as usize % self.edges.len());
-                runner.edge(&e, false).map_err(err)?;
+                runner.stage(&[edge_change(&e, false)]).map_err(err)?;
             }
             Op::Raise(k, r, s) => {
                 let Some(target) = self.pick(r) else { return Ok(()) };
@@ -374,7 +376,7 @@ impl Cloud {
                 let severity = severities[s as usize % severities.len()].to_string();
                 let a =
                     Alarm { kind, name: name.into(), target, severity: Some(severity), id: None };
-                runner.raise_alarm(&a).map_err(err)?;
+                runner.stage(&[Change::RaiseAlarm { alarm: a.clone() }]).map_err(err)?;
                 self.alarms.insert((kind.as_str().to_string(), format!("{name}@{}", a.target)), a);
             }
             Op::Clear(i) => {
@@ -383,26 +385,46 @@ impl Cloud {
                 }
                 let key = self.alarms.keys().nth(i as usize % self.alarms.len()).cloned();
                 let Some(a) = key.and_then(|k| self.alarms.remove(&k)) else { return Ok(()) };
-                runner.clear_alarm(&a).map_err(err)?;
+                runner.stage(&[Change::ClearAlarm { alarm: a }]).map_err(err)?;
             }
         }
-        runner.settle().map_err(|e| format!("{op:?}: {e}"))
+        runner.evaluate().map(|_| ()).map_err(|e| format!("{op:?}: {e}"))
     }
 
     /// A runner started on this cloud, as a restarted service would be.
     fn fresh(&self, rules: RuleSet) -> Result<Runner, String> {
         let mut r = Runner::new(rules).map_err(|e| e.to_string())?;
         for res in self.resources.values() {
-            r.add_resource(res).map_err(|e| e.to_string())?;
+            r.stage(&[Change::AddResource { resource: res.clone() }])
+                .map_err(|(_, e)| e.to_string())?;
         }
         for e in &self.edges {
-            r.edge(e, true).map_err(|e| e.to_string())?;
+            r.stage(&[edge_change(e, true)]).map_err(|(_, e)| e.to_string())?;
         }
         for a in self.alarms.values() {
-            r.raise_alarm(a).map_err(|e| e.to_string())?;
+            r.stage(&[Change::RaiseAlarm { alarm: a.clone() }]).map_err(|(_, e)| e.to_string())?;
         }
-        r.settle().map_err(|e| e.to_string())?;
+        r.evaluate().map_err(|e| e.to_string())?;
         Ok(r)
+    }
+}
+
+fn edge_change(e: &Edge, add: bool) -> Change {
+    let (source, target, relationship_type) =
+        (e.source.clone(), e.target.clone(), e.relationship_type.clone());
+    if add {
+        Change::AddEdge { source, target, relationship_type }
+    } else {
+        Change::DeleteEdge { source, target, relationship_type }
+    }
+}
+
+fn update(id: &str, state: Option<&str>, name: Option<&str>) -> Change {
+    Change::UpdateResource {
+        id: id.into(),
+        state: state.map(Into::into),
+        name: name.map(Into::into),
+        properties: BTreeMap::new(),
     }
 }
 

@@ -7,8 +7,10 @@
 //!   target (and source, and alarm name); the highest score wins, ties to the oldest; undoing
 //!   the winner re-applies the next one; execute_mistral is never grouped nor undone.
 //! - [`effects`] writes the winners to the graph.
+//! - [`mistral`] decides workflow runs (once per activation) and their stable identity.
 
 pub mod effects;
+pub mod mistral;
 mod resolve;
 mod tracker;
 

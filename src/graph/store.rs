@@ -83,6 +83,11 @@ impl Graph {
         Ok(Label(self.interner.intern(s)?))
     }
 
+    /// The label `s`, if it was ever interned (no edge can have it otherwise).
+    pub fn find_label(&self, s: &str) -> Option<Label> {
+        self.interner.get(s).map(Label)
+    }
+
     /// The text of `sym`.
     pub fn resolve(&self, sym: Sym) -> &str {
         self.interner.resolve(sym)

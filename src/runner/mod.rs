@@ -1,18 +1,28 @@
-//! Replaying a topology and its changes through the engine and the action layer to a
-//! fixpoint after every change: what `causeway run` does, and what the service will do per
-//! event.
+//! The state machine over the graph, the engine and the action layer: changes in, the
+//! [`Outcome`] of evaluating them to a fixpoint out. `causeway run` is a loop over it, and
+//! the service's evaluation task owns one.
 //!
-//! A change is applied to the graph, the incremental evaluator reports the activations that
+//! A batch of [`Change`]s is checked whole, applied to the graph ([`Runner::stage`]), then
+//! evaluated ([`Runner::evaluate`]): the incremental evaluator reports the activations that
 //! appeared and disappeared, the tracker decides the actions (undo before do), their effects
 //! are written back to the graph, and this repeats until nothing changes. A cap on rounds
 //! turns a runaway loop into an error naming the templates involved.
+//!
+//! Evaluation is deterministic: the same rules and the same batches give the same state,
+//! the same alarms and the same workflow requests, which is what lets the service rebuild its
+//! state by replaying its event log.
 
+mod change;
+mod outcome;
 mod replay;
 mod result;
 
+pub use change::{Change, is_reserved_property};
+pub use outcome::Outcome;
 pub use replay::{Checkpoint, Replay, ResultDoc, replay, templates_report};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 
+use crate::action::mistral::{Appearing, Workflows};
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
 use crate::compile::ir::RuleSet;
 use crate::engine::{Activation, Compiled, Incremental};
@@ -23,6 +33,7 @@ use crate::graph::{
 };
 use crate::scenario::{Alarm, Edge, Resource};
 use crate::template::model::ActionKind;
+use change::{Overlay, alarm_key};
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
@@ -56,24 +67,9 @@ fn bad(field: &str, message: impl Into<String>) -> RunError {
     RunError::BadChange { field: field.to_string(), message: message.into() }
 }
 
-/// A Mistral workflow run requested by an activation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct MistralCall {
-    /// The step that caused it (`"initial"` or its index).
-    pub step: Json,
-    /// Workflow name.
-    pub workflow: String,
-    /// Input.
-    pub input: serde_json::Map<String, Json>,
-    /// The action id.
-    pub action: String,
-}
-
 /// Why an effect exists: the rule and binding that caused it (for `--explain`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
-    /// The step.
-    pub step: Json,
     /// `do` or `undo`.
     pub mode: &'static str,
     /// Action id.
@@ -82,31 +78,26 @@ pub struct Explanation {
     pub rule: String,
 }
 
-/// The running state.
+/// The running state. The graph is read through [`Runner::graph`] and changed only through
+/// [`Change`]s and template changes, so every effect passes through evaluation.
 pub struct Runner {
-    /// The entity graph.
-    pub graph: Graph,
+    graph: Graph,
     tables: ValueTables,
     rules: RuleSet,
     compiled: Compiled,
     inc: Incremental,
     tracker: Tracker,
     performed: HashMap<Instance, std::sync::Arc<Resolved>>,
-    mistral_live: HashMap<(action::ActionId, std::sync::Arc<[VertexId]>), u32>,
+    workflows: Workflows,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     resources: BTreeMap<String, VertexId>,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Live `raise_alarm` instances per causal edge they ask for.
     causes: HashMap<CauseKey, u32>,
-    /// Workflow runs in order.
-    pub mistral_calls: Vec<MistralCall>,
-    /// Effects and their causes, in order.
-    pub explanations: Vec<Explanation>,
-    /// Warnings (get_attr without value, ...).
-    pub warnings: Vec<String>,
     /// Whether to record [`Explanation`]s (off by default: they cost time per action).
     pub explain: bool,
-    step: Json,
+    /// What the evaluation in progress did.
+    outcome: Outcome,
 }
 
 impl Runner {
@@ -125,22 +116,19 @@ impl Runner {
             inc,
             tracker: Tracker::new(),
             performed: HashMap::default(),
-            mistral_live: HashMap::default(),
+            workflows: Workflows::default(),
             action_ids: rustc_hash::FxHashSet::default(),
             resources: BTreeMap::new(),
             alarms: BTreeMap::new(),
             causes: HashMap::default(),
-            mistral_calls: Vec::new(),
-            explanations: Vec::new(),
-            warnings: Vec::new(),
             explain: false,
-            step: Json::String("initial".into()),
+            outcome: Outcome::default(),
         })
     }
 
-    /// Sets the step that the next effects are attributed to.
-    pub fn at_step(&mut self, step: Json) {
-        self.step = step;
+    /// The entity graph.
+    pub fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// The live vertex of a resource id.
@@ -148,8 +136,73 @@ impl Runner {
         self.resources.get(id).copied()
     }
 
-    /// Adds a resource vertex (no evaluation).
-    pub fn add_resource(&mut self, r: &Resource) -> Result<(), RunError> {
+    /// The vertex of a raised external alarm.
+    pub fn external_alarm(&self, a: &Alarm) -> Option<VertexId> {
+        self.alarms.get(&alarm_key(a)).copied()
+    }
+
+    /// Checks that every change of `changes` would apply, in order, to the current state;
+    /// the index of the first that would not, and why. Nothing changes.
+    pub fn check(&self, changes: &[Change]) -> Result<(), (usize, RunError)> {
+        let resources = |id: &str| self.resources.contains_key(id);
+        let edge = |e: &Edge| {
+            let (Some(source), Some(target)) = (self.resource(&e.source), self.resource(&e.target))
+            else {
+                return false;
+            };
+            let Some(label) = self.graph.find_label(&e.relationship_type) else {
+                return false;
+            };
+            self.graph.edge(EdgeKey { source, target, label }).is_some_and(|e| !e.is_deleted)
+        };
+        let alarm = |a: &Alarm| self.alarms.contains_key(&alarm_key(a));
+        let mut overlay = Overlay::new(&resources, &edge, &alarm);
+        for (i, c) in changes.iter().enumerate() {
+            overlay
+                .apply(c)
+                .map_err(|(field, message)| (i, RunError::BadChange { field, message }))?;
+        }
+        Ok(())
+    }
+
+    /// Checks `changes` whole, then applies them to the graph without evaluating: either all
+    /// apply or none does. [`Runner::evaluate`] evaluates what was staged.
+    pub fn stage(&mut self, changes: &[Change]) -> Result<(), (usize, RunError)> {
+        self.check(changes)?;
+        for (i, c) in changes.iter().enumerate() {
+            self.change(c).map_err(|e| (i, e))?;
+        }
+        Ok(())
+    }
+
+    /// Applies `changes` whole and evaluates them to the fixpoint.
+    pub fn apply(&mut self, changes: &[Change]) -> Result<Outcome, RunError> {
+        self.stage(changes).map_err(|(i, e)| match e {
+            RunError::BadChange { field, message } if changes.len() > 1 => {
+                RunError::BadChange { field: format!("[{i}].{field}"), message }
+            }
+            e => e,
+        })?;
+        self.evaluate()
+    }
+
+    fn change(&mut self, c: &Change) -> Result<(), RunError> {
+        match c {
+            Change::AddResource { resource } => self.add_resource(resource),
+            Change::UpdateResource { id, state, name, properties } => {
+                self.update_resource(id, state.as_deref(), name.as_deref(), properties)
+            }
+            Change::DeleteResource { id } => self.delete_resource(id),
+            Change::AddEdge { .. } | Change::DeleteEdge { .. } => match c.edge() {
+                Some((e, add)) => self.edge(&e, add),
+                None => Ok(()),
+            },
+            Change::RaiseAlarm { alarm } => self.raise_alarm(alarm),
+            Change::ClearAlarm { alarm } => self.clear_alarm(alarm),
+        }
+    }
+
+    fn add_resource(&mut self, r: &Resource) -> Result<(), RunError> {
         if self.resources.contains_key(&r.id) {
             return Err(bad("resource.id", format!("duplicate resource id {:?}", r.id)));
         }
@@ -169,8 +222,7 @@ impl Runner {
         Ok(())
     }
 
-    /// Merges a resource's new state, name and properties (no evaluation).
-    pub fn update_resource(
+    fn update_resource(
         &mut self,
         id: &str,
         state: Option<&str>,
@@ -184,8 +236,7 @@ impl Runner {
         Ok(())
     }
 
-    /// Deletes a resource and its edges (no evaluation).
-    pub fn delete_resource(&mut self, id: &str) -> Result<(), RunError> {
+    fn delete_resource(&mut self, id: &str) -> Result<(), RunError> {
         let v = self
             .resources
             .remove(id)
@@ -194,8 +245,7 @@ impl Runner {
         Ok(())
     }
 
-    /// Adds or deletes an edge between two resources (no evaluation).
-    pub fn edge(&mut self, e: &Edge, add: bool) -> Result<(), RunError> {
+    fn edge(&mut self, e: &Edge, add: bool) -> Result<(), RunError> {
         let source = self
             .resource(&e.source)
             .ok_or_else(|| bad("source", format!("unknown resource {:?}", e.source)))?;
@@ -218,8 +268,8 @@ impl Runner {
         Ok(())
     }
 
-    /// Raises (or re-raises with a new severity) an external alarm (no evaluation).
-    pub fn raise_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
+    /// Raises (or re-raises with a new severity) an external alarm.
+    fn raise_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
         let target = self
             .resource(&a.target)
             .ok_or_else(|| bad("alarm.target", format!("unknown resource {:?}", a.target)))?;
@@ -255,8 +305,7 @@ impl Runner {
         Ok(())
     }
 
-    /// Clears an external alarm (no evaluation).
-    pub fn clear_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
+    fn clear_alarm(&mut self, a: &Alarm) -> Result<(), RunError> {
         let v = self.alarms.remove(&alarm_key(a)).ok_or_else(|| {
             bad("alarm", format!("no active alarm {:?} on {:?}", a.name, a.target))
         })?;
@@ -282,9 +331,7 @@ impl Runner {
             props.push((names::STATE, self.graph.str_value(s)?));
         }
         for (k, v) in properties {
-            if matches!(k.as_str(), "id" | "type" | "name" | "state" | "category")
-                || k.starts_with("vitrage_")
-            {
+            if is_reserved_property(k) {
                 return Err(bad(&format!("properties.{k}"), "reserved property name"));
             }
             let key = self.graph.intern(k)?;
@@ -304,7 +351,7 @@ impl Runner {
     /// scenarios that are gone undo their effects (workflows already run stay run), the new
     /// ones are evaluated over the existing graph and act, and the rest carry on unchanged.
     /// Scenarios are told apart by id (`<template name>-scenario<i>`).
-    pub fn replace_rules(&mut self, rules: RuleSet) -> Result<(), RunError> {
+    pub fn replace_rules(&mut self, rules: RuleSet) -> Result<Outcome, RunError> {
         self.settle()?;
         let compiled = Compiled::new(&rules, &mut self.graph)?;
         let old_ids: BTreeSet<String> = self.rules.scenarios.iter().map(|s| s.id.clone()).collect();
@@ -352,16 +399,23 @@ impl Runner {
             self.react(a, true, &mut decisions);
         }
         self.carry_out(decisions)?;
-        self.settle()
+        self.evaluate()
     }
 
-    /// Evaluates and acts until nothing changes.
-    pub fn settle(&mut self) -> Result<(), RunError> {
+    /// Evaluates what was staged to the fixpoint; what it did, and (with the changes staged
+    /// since the last evaluation) what they did.
+    pub fn evaluate(&mut self) -> Result<Outcome, RunError> {
+        self.settle()?;
+        Ok(std::mem::take(&mut self.outcome))
+    }
+
+    fn settle(&mut self) -> Result<(), RunError> {
         for _ in 0..MAX_ROUNDS {
             let changes = self.graph.take_changes();
             if changes.is_empty() {
                 return Ok(());
             }
+            self.outcome.record(&self.graph, &changes);
             let delta = self.inc.apply(&self.compiled, &self.graph, &changes);
             let mut decisions = Decisions::default();
             for a in &delta.disappeared {
@@ -451,41 +505,35 @@ impl Runner {
             };
             if let ActionKind::ExecuteMistral { .. } = spec.kind {
                 // Once per activation when it appears; never undone, never re-sent.
-                let key = (id.clone(), trigger.clone());
-                let count = self.mistral_live.entry(key.clone()).or_insert(0);
                 if !appeared {
-                    *count = count.saturating_sub(1);
-                    if *count == 0 {
-                        self.mistral_live.remove(&key);
-                    }
+                    self.workflows.disappeared(&id, &trigger);
                     continue;
                 }
-                *count += 1;
-                if *count > 1 {
-                    continue;
-                }
+                let graph = &self.graph;
+                let warnings = &mut self.outcome.warnings;
+                let identity = || Appearing {
+                    template: self.rules.templates[scenario.template.0 as usize].name.clone(),
+                    scenario: scenario.id.clone(),
+                    bound: external_ids(graph, &trigger),
+                };
                 let resolved =
-                    action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings);
-                if let Some(Resolved {
-                    kind: ResolvedKind::ExecuteMistral { workflow, input },
-                    ..
-                }) = resolved
-                {
+                    || match action::resolve(id.clone(), spec, rule, &a.binding, graph, warnings) {
+                        Some(Resolved {
+                            kind: ResolvedKind::ExecuteMistral { workflow, input },
+                            ..
+                        }) => Some((workflow, input, a.binding.to_vec())),
+                        _ => None,
+                    };
+                if let Some(request) = self.workflows.appeared(&id, &trigger, identity, resolved) {
                     if self.explain {
                         let rule = why();
-                        self.explanations.push(Explanation {
-                            step: self.step.clone(),
+                        self.outcome.explanations.push(Explanation {
                             mode: "do",
                             action: spec.id.clone(),
                             rule,
                         });
                     }
-                    self.mistral_calls.push(MistralCall {
-                        step: self.step.clone(),
-                        workflow,
-                        input,
-                        action: spec.id.clone(),
-                    });
+                    self.outcome.mistral.push(request);
                 }
                 continue;
             }
@@ -496,9 +544,14 @@ impl Runner {
             let targets = (bound(&spec.target), bound(&spec.source));
             let instance = Instance { action: id.clone(), trigger: trigger.clone(), targets };
             let made = if appeared {
-                let Some(resolved) =
-                    action::resolve(id, spec, rule, &a.binding, &self.graph, &mut self.warnings)
-                else {
+                let Some(resolved) = action::resolve(
+                    id,
+                    spec,
+                    rule,
+                    &a.binding,
+                    &self.graph,
+                    &mut self.outcome.warnings,
+                ) else {
                     continue;
                 };
                 let score = self.score(&resolved);
@@ -518,12 +571,7 @@ impl Runner {
             if !made.is_empty() && self.explain {
                 let mode = if appeared { "do" } else { "undo" };
                 let rule = why();
-                self.explanations.push(Explanation {
-                    step: self.step.clone(),
-                    mode,
-                    action: spec.id.clone(),
-                    rule,
-                });
+                self.outcome.explanations.push(Explanation { mode, action: spec.id.clone(), rule });
             }
             decisions.tracker.extend(made);
         }
@@ -597,7 +645,14 @@ fn shared_id(ids: &mut rustc_hash::FxHashSet<action::ActionId>, id: &str) -> act
     shared
 }
 
-fn alarm_key(a: &Alarm) -> (String, String, String, String) {
-    let (k, name, target, id) = a.key();
-    (k.as_str().to_string(), name.to_string(), target.to_string(), id.to_string())
+/// The external identities (`<vitrage_type>:<entity id>`) of `vertices`, sorted: what names
+/// an activation across restarts, where slot ids may differ.
+fn external_ids(graph: &Graph, vertices: &[VertexId]) -> Vec<String> {
+    let mut ids: Vec<String> = vertices
+        .iter()
+        .filter_map(|&v| graph.vertex(v))
+        .map(|v| format!("{}:{}", graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id())))
+        .collect();
+    ids.sort();
+    ids
 }

@@ -1,9 +1,9 @@
 //! Replaying a scenario: the initial topology, then every step to its fixpoint, with
 //! checkpoints and timings.
 
-use super::{RunError, Runner, Snapshot};
+use super::{Call, Change, Outcome, RunError, Runner, Snapshot};
 use crate::compile::ir::RuleSet;
-use crate::scenario::{Edge, Initial, Scenario, Step};
+use crate::scenario::{Initial, Scenario, Step};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::time::Instant;
@@ -69,90 +69,107 @@ pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
         }
     };
     runner.explain = explain;
+    let mut calls = Vec::new();
     let started = Instant::now();
-    if let Err(e) = initial(&mut runner, scenario) {
-        replay.error = Some((Json::String("initial".into()), e));
-    }
+    let outcomes = initial(&mut runner, scenario);
     replay.initial_eval_ns = started.elapsed().as_nanos();
+    match outcomes {
+        Ok(outcomes) => {
+            for o in outcomes {
+                record(&mut replay, &mut calls, &json!("initial"), o);
+            }
+        }
+        Err(e) => replay.error = Some((Json::String("initial".into()), e)),
+    }
     if replay.error.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
-            runner.at_step(json!(i));
             let t = Instant::now();
-            let outcome = apply(&mut runner, step).and_then(|()| runner.settle());
+            let outcome = match change_of(step) {
+                Some(c) => runner.apply(std::slice::from_ref(&c)),
+                None => Ok(Outcome::default()),
+            };
             replay.step_ns.push(t.elapsed().as_nanos());
-            if let Err(e) = outcome {
-                replay.error = Some((json!(i), e));
-                break;
+            match outcome {
+                Ok(o) => record(&mut replay, &mut calls, &json!(i), o),
+                Err(e) => {
+                    replay.error = Some((json!(i), e));
+                    break;
+                }
             }
             if let Step::Checkpoint { label } = step {
-                replay.checkpoints.push(Checkpoint {
-                    label: label.clone(),
-                    state: runner.snapshot(),
-                    step: i,
-                });
+                let mut state = runner.snapshot();
+                state.mistral_calls = calls.clone();
+                replay.checkpoints.push(Checkpoint { label: label.clone(), state, step: i });
             }
         }
     }
     replay.state = runner.snapshot();
-    replay.explanations = runner
-        .explanations
-        .iter()
-        .map(|e| format!("step {}: {} {} because {}", e.step, e.mode, e.action, e.rule))
-        .collect();
-    replay.warnings = runner.warnings.clone();
+    replay.state.mistral_calls = calls;
     replay
 }
 
-fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<(), RunError> {
-    let each = scenario.initial == Initial::Incremental;
-    for r in &scenario.resources {
-        runner.add_resource(r)?;
-        if each {
-            runner.settle()?;
-        }
+/// Keeps what the result shows of one outcome: workflow calls, explanations, warnings.
+fn record(replay: &mut Replay, calls: &mut Vec<Call>, step: &Json, o: Outcome) {
+    for e in o.explanations {
+        replay
+            .explanations
+            .push(format!("step {step}: {} {} because {}", e.mode, e.action, e.rule));
     }
-    for e in &scenario.edges {
-        runner.edge(e, true)?;
-        if each {
-            runner.settle()?;
-        }
+    replay.warnings.extend(o.warnings);
+    for m in o.mistral {
+        calls.push(Call { input: m.input, step: step.clone(), workflow: m.workflow });
     }
-    for a in &scenario.alarms {
-        runner.raise_alarm(a)?;
-        if each {
-            runner.settle()?;
-        }
-    }
-    runner.settle()
 }
 
-fn apply(runner: &mut Runner, step: &Step) -> Result<(), RunError> {
-    match step {
-        Step::AddResource { resource } => runner.add_resource(resource),
-        Step::UpdateResource { id, state, name, properties } => {
-            runner.update_resource(id, state.as_deref(), name.as_deref(), properties)
+/// The initial topology, evaluated once or after every element; the outcomes in order.
+fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<Vec<Outcome>, RunError> {
+    let each = scenario.initial == Initial::Incremental;
+    let changes = scenario
+        .resources
+        .iter()
+        .map(|r| Change::AddResource { resource: r.clone() })
+        .chain(scenario.edges.iter().map(|e| Change::AddEdge {
+            source: e.source.clone(),
+            target: e.target.clone(),
+            relationship_type: e.relationship_type.clone(),
+        }))
+        .chain(scenario.alarms.iter().map(|a| Change::RaiseAlarm { alarm: a.clone() }));
+    let mut outcomes = Vec::new();
+    for c in changes {
+        runner.stage(std::slice::from_ref(&c)).map_err(|(_, e)| e)?;
+        if each {
+            outcomes.push(runner.evaluate()?);
         }
-        Step::DeleteResource { id } => runner.delete_resource(id),
-        Step::AddEdge { source, target, relationship_type } => runner.edge(
-            &Edge {
-                source: source.clone(),
-                target: target.clone(),
-                relationship_type: relationship_type.clone(),
-            },
-            true,
-        ),
-        Step::DeleteEdge { source, target, relationship_type } => runner.edge(
-            &Edge {
-                source: source.clone(),
-                target: target.clone(),
-                relationship_type: relationship_type.clone(),
-            },
-            false,
-        ),
-        Step::RaiseAlarm { alarm } => runner.raise_alarm(alarm),
-        Step::ClearAlarm { alarm } => runner.clear_alarm(alarm),
-        Step::Checkpoint { .. } => Ok(()),
     }
+    outcomes.push(runner.evaluate()?);
+    Ok(outcomes)
+}
+
+/// The change a step makes (none for a checkpoint).
+pub fn change_of(step: &Step) -> Option<Change> {
+    Some(match step {
+        Step::AddResource { resource } => Change::AddResource { resource: resource.clone() },
+        Step::UpdateResource { id, state, name, properties } => Change::UpdateResource {
+            id: id.clone(),
+            state: state.clone(),
+            name: name.clone(),
+            properties: properties.clone(),
+        },
+        Step::DeleteResource { id } => Change::DeleteResource { id: id.clone() },
+        Step::AddEdge { source, target, relationship_type } => Change::AddEdge {
+            source: source.clone(),
+            target: target.clone(),
+            relationship_type: relationship_type.clone(),
+        },
+        Step::DeleteEdge { source, target, relationship_type } => Change::DeleteEdge {
+            source: source.clone(),
+            target: target.clone(),
+            relationship_type: relationship_type.clone(),
+        },
+        Step::RaiseAlarm { alarm } => Change::RaiseAlarm { alarm: alarm.clone() },
+        Step::ClearAlarm { alarm } => Change::ClearAlarm { alarm: alarm.clone() },
+        Step::Checkpoint { .. } => return None,
+    })
 }
 
 /// The `templates` key of RESULT.json: every template file in load order (definition

@@ -120,8 +120,8 @@ fn by_text<T: Serialize>(items: &mut [T]) {
 }
 
 impl Runner {
-    /// The current state: resources, edges, alarms, causal edges, marked-down resources and
-    /// workflow runs.
+    /// The current state: resources, edges, alarms, causal edges and marked-down resources.
+    /// `mistral_calls` is left empty: the runner keeps no history, its caller does.
     pub fn snapshot(&self) -> Snapshot {
         let g = &self.graph;
         let mut s = Snapshot::default();
@@ -196,15 +196,6 @@ impl Runner {
         by_text(&mut s.edges);
         by_text(&mut s.external_alarms);
         by_text(&mut s.marked_down);
-        s.mistral_calls = self
-            .mistral_calls
-            .iter()
-            .map(|c| Call {
-                input: c.input.clone(),
-                step: c.step.clone(),
-                workflow: c.workflow.clone(),
-            })
-            .collect();
         s
     }
 }
