@@ -29,6 +29,9 @@ pub struct Options {
     pub def_templates: Vec<Input>,
     /// Actual parameter values.
     pub params: Option<Params>,
+    /// Parameter values of single files (by [`Input::file`]), over [`Options::params`]: each
+    /// template added through the API brings its own.
+    pub file_params: std::collections::BTreeMap<String, Params>,
     /// Answer as Vitrage's validate API does: templates Vitrage accepts but cannot run (an
     /// action target outside the condition) are valid with a warning. `compile` and `run`
     /// leave this off and reject them.
@@ -96,7 +99,15 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
             Err(d) => result.error = Some(d),
             Ok(doc) => {
                 result.template_type = template::resolve_type(&doc, options.template_type).ok();
-                match template::check(&input.file, &doc, options.template_type, &ctx) {
+                let own;
+                let ctx = match options.file_params.get(&input.file) {
+                    Some(p) => {
+                        own = Context { def_templates: ctx.def_templates.clone(), params: Some(p.clone()) };
+                        &own
+                    }
+                    None => &ctx,
+                };
+                match template::check(&input.file, &doc, options.template_type, ctx) {
                     Err(d) => result.error = Some(d),
                     Ok(Checked::Standard(t))
                         if !options.vitrage_validate

@@ -201,7 +201,8 @@ fn check_paths(set: &SetArgs, vitrage_validate: bool) -> Result<(Vec<Input>, Set
         TypeArg::Definition => TemplateType::Definition,
         TypeArg::Equivalence => TemplateType::Equivalence,
     });
-    let options = Options { template_type, def_templates, params, vitrage_validate };
+    let options =
+        Options { template_type, def_templates, params, vitrage_validate, ..Options::default() };
     let result = check::check_set(&inputs, &options);
     Ok((inputs, result))
 }

@@ -1,0 +1,638 @@
+//! The evaluation task: the one thread that owns the runner and the store's writer.
+//!
+//! Handlers send it [`Command`]s. It takes whatever has queued up as one batch: each request's
+//! changes are checked and staged (a refused request is answered at once and never logged),
+//! the batch is evaluated once, and the accepted requests, the workflow requests and the alarm
+//! history the evaluation produced are committed in one transaction (one fsync for the whole
+//! batch). Only then are the requests acknowledged, the new [`View`] published and the
+//! notifications sent, so nothing a client or Mistral sees is ever ahead of the log.
+//!
+//! The log holds every accepted request with the number of the batch it was evaluated in.
+//! Evaluation is deterministic, so on start the task replays the log batch by batch and
+//! arrives at exactly the state it had: the same graph, alarms, ids and workflow requests.
+
+use super::publish::{self, Stamps};
+use super::templates::{self, NewTemplate};
+use super::view::View;
+use crate::action::mistral::MistralRequest;
+use crate::runner::{Change, Outcome, RunError, Runner};
+use crate::store::{
+    Entry, ExecutionState, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError,
+    StoredTemplate, Timestamp, Txn, Webhook,
+};
+use serde_json::{Value as Json, json};
+use std::sync::Arc;
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+/// How many queued commands one batch takes at most.
+pub const MAX_BATCH: usize = 512;
+
+/// Log entry kinds.
+const CHANGES: &str = "changes";
+const TEMPLATES: &str = "templates";
+
+/// What handlers ask of the evaluation task.
+pub enum Command {
+    /// Apply changes (a topology push, an event), all or nothing.
+    Ingest {
+        /// Where they come from (`push`, `event`, a datasource's name).
+        source: String,
+        /// The client's idempotency key.
+        request_id: Option<String>,
+        /// The changes.
+        changes: Vec<Change>,
+        /// The answer: the log position, once durable.
+        reply: oneshot::Sender<Result<Ack, CoreError>>,
+    },
+    /// Add templates (and first delete those named like them, with `overwrite`).
+    AddTemplates {
+        /// The templates.
+        templates: Vec<NewTemplate>,
+        /// Delete templates of the same names first.
+        overwrite: bool,
+        /// The added templates, with their status.
+        reply: oneshot::Sender<Result<Vec<StoredTemplate>, CoreError>>,
+    },
+    /// Delete templates by uuid or name.
+    DeleteTemplates {
+        /// Uuids or names.
+        ids: Vec<String>,
+        /// The deleted templates.
+        reply: oneshot::Sender<Result<Vec<StoredTemplate>, CoreError>>,
+    },
+    /// Register a webhook.
+    AddWebhook(Webhook, oneshot::Sender<Result<(), CoreError>>),
+    /// Delete a webhook; whether it existed.
+    DeleteWebhook(String, oneshot::Sender<Result<bool, CoreError>>),
+}
+
+/// A durable acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ack {
+    /// The log position of the request.
+    pub seq: Seq,
+    /// The request's `request_id` was already in the log: nothing was applied again.
+    pub duplicate: bool,
+}
+
+/// Why a command failed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CoreError {
+    /// The request refers to something that does not exist (its change number and why).
+    #[error("change {index}: {error}")]
+    Refused {
+        /// Which change of the request.
+        index: usize,
+        /// Why.
+        error: RunError,
+    },
+    /// No template has this uuid or name.
+    #[error("no template {0:?}")]
+    NoSuchTemplate(String),
+    /// The store failed; nothing of the request was kept.
+    #[error("the store failed: {0}")]
+    Store(String),
+    /// The evaluation task stopped.
+    #[error("the evaluation task is not running")]
+    Stopped,
+}
+
+impl From<StoreError> for CoreError {
+    fn from(e: StoreError) -> CoreError {
+        CoreError::Store(e.to_string())
+    }
+}
+
+/// An alarm notification (`vitrage.alarm.activate`, ...), for webhooks and the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notification {
+    /// The event type.
+    pub event_type: &'static str,
+    /// The alarm's properties, as the API shows them.
+    pub payload: Json,
+}
+
+/// What the task publishes for readers.
+pub struct Channels {
+    /// The latest view.
+    pub view: watch::Receiver<Arc<View>>,
+    /// The template set.
+    pub templates: watch::Receiver<Arc<Vec<StoredTemplate>>>,
+    /// Notifications as they happen.
+    pub notifications: broadcast::Sender<Notification>,
+    /// Workflow requests newly recorded in the outbox (the dispatcher's wake-up).
+    pub outbox: watch::Receiver<u64>,
+}
+
+/// What a fresh data directory starts with.
+pub struct Initial {
+    /// Templates to add.
+    pub templates: Vec<NewTemplate>,
+    /// The topology to load.
+    pub changes: Vec<Change>,
+}
+
+/// The evaluation task's state.
+pub struct Core {
+    runner: Runner,
+    store: Store,
+    templates: Vec<StoredTemplate>,
+    stamps: Stamps,
+    batch: u64,
+    generation: u64,
+    view: watch::Sender<Arc<View>>,
+    template_tx: watch::Sender<Arc<Vec<StoredTemplate>>>,
+    notifications: broadcast::Sender<Notification>,
+    outbox: watch::Sender<u64>,
+}
+
+/// A request accepted into the batch being built.
+struct Accepted {
+    source: String,
+    request_id: Option<String>,
+    changes: Vec<Change>,
+    reply: oneshot::Sender<Result<Ack, CoreError>>,
+}
+
+impl Core {
+    /// Opens the store, replays its log (or, when it is empty, records `initial` as its first
+    /// entries) and returns the task ready to run, with the channels readers use.
+    pub fn start(store: Store, initial: Initial) -> Result<(Core, Channels), CoreError> {
+        let runner = Runner::new(RuleSetDefault::empty()).map_err(|e| CoreError::Store(e.to_string()))?;
+        let (view, view_rx) = watch::channel(Arc::new(View::empty()));
+        let (template_tx, templates_rx) = watch::channel(Arc::new(Vec::new()));
+        let (notifications, _) = broadcast::channel(4096);
+        let (outbox, outbox_rx) = watch::channel(0);
+        let mut core = Core {
+            runner,
+            store,
+            templates: Vec::new(),
+            stamps: Stamps::default(),
+            batch: 0,
+            generation: 0,
+            view,
+            template_tx,
+            notifications: notifications.clone(),
+            outbox,
+        };
+        if core.store.last_seq()? == Seq(0) {
+            let at = Timestamp::now();
+            if !initial.templates.is_empty() {
+                core.add_templates(initial.templates, false, &at)?;
+            }
+            if !initial.changes.is_empty() {
+                let (reply, _) = oneshot::channel();
+                let request = Command::Ingest {
+                    source: "initial".into(),
+                    request_id: None,
+                    changes: initial.changes,
+                    reply,
+                };
+                core.handle(vec![request]);
+            }
+        } else {
+            core.replay()?;
+        }
+        core.publish();
+        let channels = Channels {
+            view: view_rx,
+            templates: templates_rx,
+            notifications,
+            outbox: outbox_rx,
+        };
+        Ok((core, channels))
+    }
+
+    /// Runs until every sender of `commands` is gone.
+    pub fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        while let Some(first) = commands.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match commands.try_recv() {
+                    Ok(c) => batch.push(c),
+                    Err(_) => break,
+                }
+            }
+            self.handle(batch);
+        }
+        tracing::info!(batches = self.batch, "evaluation task stopped");
+    }
+
+    /// The runner, for tests and read-only inspection.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    fn handle(&mut self, commands: Vec<Command>) {
+        let mut ingests = Vec::new();
+        for c in commands {
+            match c {
+                Command::Ingest { source, request_id, changes, reply } => {
+                    ingests.push(Accepted { source, request_id, changes, reply })
+                }
+                other => {
+                    // Template and webhook changes are their own batches, in arrival order.
+                    self.ingest(std::mem::take(&mut ingests));
+                    self.other(other);
+                }
+            }
+        }
+        self.ingest(ingests);
+    }
+
+    fn other(&mut self, c: Command) {
+        let at = Timestamp::now();
+        match c {
+            Command::AddTemplates { templates, overwrite, reply } => {
+                let _ = reply.send(self.add_templates(templates, overwrite, &at));
+            }
+            Command::DeleteTemplates { ids, reply } => {
+                let _ = reply.send(self.delete_templates(&ids, &at));
+            }
+            Command::AddWebhook(w, reply) => {
+                let _ = reply.send(self.store.add_webhook(&w).map(|_| ()).map_err(Into::into));
+            }
+            Command::DeleteWebhook(id, reply) => {
+                let _ = reply.send(self.store.delete_webhook(&id).map_err(Into::into));
+            }
+            Command::Ingest { .. } => {}
+        }
+    }
+
+    /// Stages every request that applies, evaluates them as one batch, commits and answers.
+    fn ingest(&mut self, requests: Vec<Accepted>) {
+        let mut accepted = Vec::with_capacity(requests.len());
+        for r in requests {
+            match r.request_id.as_deref().map(|id| self.store.seq_of_request(id)) {
+                Some(Ok(Some(seq))) => {
+                    let _ = r.reply.send(Ok(Ack { seq, duplicate: true }));
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let _ = r.reply.send(Err(e.into()));
+                    continue;
+                }
+                _ => {}
+            }
+            if accepted.iter().any(|a: &Accepted| a.request_id.is_some() && a.request_id == r.request_id) {
+                // The same request twice in one batch: the first is applied.
+                let _ = r.reply.send(Err(CoreError::Store("request resent before its answer".into())));
+                continue;
+            }
+            match self.runner.stage(&r.changes) {
+                Ok(()) => accepted.push(r),
+                Err((index, error)) => {
+                    let _ = r.reply.send(Err(CoreError::Refused { index, error }));
+                }
+            }
+        }
+        if accepted.is_empty() {
+            return;
+        }
+        let at = Timestamp::now();
+        self.batch += 1;
+        let outcome = self.evaluate();
+        let entries: Vec<NewEntry> = accepted
+            .iter()
+            .map(|a| NewEntry {
+                at: at.clone(),
+                source: a.source.clone(),
+                kind: CHANGES.into(),
+                body: json!({"batch": self.batch, "changes": a.changes}),
+                request_id: a.request_id.clone(),
+            })
+            .collect();
+        match self.commit(&entries, &outcome, &at) {
+            Ok(acks) => {
+                for (a, seq) in accepted.into_iter().zip(acks) {
+                    let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
+                }
+                self.after(&outcome, &at);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; rebuilding the state from the log");
+                for a in accepted {
+                    let _ = a.reply.send(Err(e.clone()));
+                }
+                self.rebuild();
+            }
+        }
+    }
+
+    /// Evaluates what was staged. A runaway evaluation is logged and its batch kept: replay
+    /// meets the same runaway and stops at the same point.
+    fn evaluate(&mut self) -> Outcome {
+        match self.runner.evaluate() {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, batch = self.batch, "evaluation did not settle");
+                Outcome::default()
+            }
+        }
+    }
+
+    /// Writes a batch's entries with the outbox requests and alarm history it produced.
+    fn commit(&mut self, entries: &[NewEntry], outcome: &Outcome, at: &Timestamp) -> Result<Vec<Seq>, CoreError> {
+        let graph = self.runner.graph();
+        let stamps = {
+            let mut s = self.stamps.clone();
+            s.record(outcome, at.as_str());
+            s
+        };
+        let txn = self.store.txn()?;
+        let appended = txn.append(entries)?;
+        write_effects(&txn, graph, &stamps, outcome, at)?;
+        txn.commit()?;
+        Ok(appended.into_iter().map(|a| a.seq).collect())
+    }
+
+    /// What follows a durable batch: timestamps, the new view, notifications.
+    fn after(&mut self, outcome: &Outcome, at: &Timestamp) {
+        self.stamps.record(outcome, at.as_str());
+        self.publish();
+        if !outcome.mistral.is_empty() {
+            self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
+        }
+        if self.notifications.receiver_count() > 0 {
+            for n in notifications(self.runner.graph(), &self.stamps, outcome) {
+                let _ = self.notifications.send(n);
+            }
+        }
+    }
+
+    fn publish(&mut self) {
+        self.generation += 1;
+        let view = publish::view(self.runner.graph(), &self.stamps, self.generation);
+        self.view.send_replace(Arc::new(view));
+        self.template_tx.send_replace(Arc::new(self.templates.clone()));
+    }
+
+    fn add_templates(
+        &mut self,
+        new: Vec<NewTemplate>,
+        overwrite: bool,
+        at: &Timestamp,
+    ) -> Result<Vec<StoredTemplate>, CoreError> {
+        let mut set = self.templates.clone();
+        let mut added = Vec::new();
+        for n in &new {
+            let t = templates::stored(uuid::Uuid::new_v4().to_string(), n, at);
+            if overwrite {
+                set.retain(|old| old.name != t.name);
+            }
+            added.push(t.uuid.clone());
+            set.push(t);
+        }
+        self.change_templates(set, at)?;
+        Ok(self.templates.iter().filter(|t| added.contains(&t.uuid)).cloned().collect())
+    }
+
+    fn delete_templates(&mut self, ids: &[String], at: &Timestamp) -> Result<Vec<StoredTemplate>, CoreError> {
+        let mut gone = Vec::new();
+        for id in ids {
+            let found: Vec<StoredTemplate> =
+                self.templates.iter().filter(|t| &t.uuid == id || &t.name == id).cloned().collect();
+            if found.is_empty() {
+                return Err(CoreError::NoSuchTemplate(id.clone()));
+            }
+            gone.extend(found);
+        }
+        let set = self.templates.iter().filter(|t| !gone.iter().any(|g| g.uuid == t.uuid)).cloned().collect();
+        self.change_templates(set, at)?;
+        Ok(gone)
+    }
+
+    /// Makes `set` the template set: compiled whole, evaluated over the graph, logged.
+    fn change_templates(&mut self, mut set: Vec<StoredTemplate>, at: &Timestamp) -> Result<(), CoreError> {
+        let rules = templates::compile(&mut set);
+        self.batch += 1;
+        let outcome = match self.runner.replace_rules(rules) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::warn!(error = %e, "template change did not settle");
+                Outcome::default()
+            }
+        };
+        let entry = NewEntry {
+            at: at.clone(),
+            source: "api".into(),
+            kind: TEMPLATES.into(),
+            body: json!({"batch": self.batch, "templates": set.iter().map(template_json).collect::<Vec<_>>()}),
+            request_id: None,
+        };
+        let result = (|| -> Result<(), CoreError> {
+            let txn = self.store.txn()?;
+            txn.append(std::slice::from_ref(&entry))?;
+            for old in &self.templates {
+                if !set.iter().any(|t| t.uuid == old.uuid) {
+                    txn.delete_template(&old.uuid)?;
+                }
+            }
+            for t in &set {
+                txn.put_template(t)?;
+            }
+            let mut stamps = self.stamps.clone();
+            stamps.record(&outcome, at.as_str());
+            write_effects(&txn, self.runner.graph(), &stamps, &outcome, at)?;
+            txn.commit()?;
+            Ok(())
+        })();
+        match result {
+            Ok(()) => {
+                self.templates = set;
+                self.after(&outcome, at);
+                Ok(())
+            }
+            Err(e) => {
+                self.rebuild();
+                Err(e)
+            }
+        }
+    }
+
+    /// Rebuilds the state from the log, after a commit failed with the runner already ahead.
+    fn rebuild(&mut self) {
+        self.runner = match Runner::new(RuleSetDefault::empty()) {
+            Ok(r) => r,
+            Err(_) => return,
+        };
+        self.templates.clear();
+        self.stamps = Stamps::default();
+        self.batch = 0;
+        if let Err(e) = self.replay() {
+            tracing::error!(error = %e, "replay after a failed commit failed");
+        }
+        self.publish();
+    }
+
+    /// Replays the whole log, batch by batch, as it was evaluated.
+    fn replay(&mut self) -> Result<(), CoreError> {
+        let mut after = Seq(0);
+        let mut pending: Option<(u64, Timestamp)> = None;
+        loop {
+            let entries = self.store.entries_after(after, 1024)?;
+            let Some(last) = entries.last() else { break };
+            after = last.seq;
+            for e in entries {
+                let batch = e.body.get("batch").and_then(Json::as_u64).unwrap_or(0);
+                if let Some((b, at)) = pending.take() {
+                    if b != batch {
+                        self.replayed_batch(b, &at);
+                    } else {
+                        pending = Some((b, at));
+                    }
+                }
+                self.replay_entry(&e)?;
+                if e.kind == CHANGES {
+                    pending = Some((batch, e.at.clone()));
+                }
+                self.batch = self.batch.max(batch);
+            }
+        }
+        if let Some((b, at)) = pending {
+            self.replayed_batch(b, &at);
+        }
+        tracing::info!(batches = self.batch, upto = %after, "state rebuilt from the event log");
+        Ok(())
+    }
+
+    fn replayed_batch(&mut self, batch: u64, at: &Timestamp) {
+        self.batch = batch;
+        let outcome = self.evaluate();
+        self.stamps.record(&outcome, at.as_str());
+    }
+
+    fn replay_entry(&mut self, e: &Entry) -> Result<(), CoreError> {
+        let corrupt = |what: &str| CoreError::Store(format!("log entry {}: {what}", e.seq));
+        match e.kind.as_str() {
+            CHANGES => {
+                let changes: Vec<Change> = serde_json::from_value(e.body["changes"].clone())
+                    .map_err(|err| corrupt(&err.to_string()))?;
+                self.runner
+                    .stage(&changes)
+                    .map_err(|(i, err)| corrupt(&format!("change {i} no longer applies: {err}")))?;
+            }
+            TEMPLATES => {
+                let mut set: Vec<StoredTemplate> = e.body["templates"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(template_from_json)
+                    .collect();
+                let rules = templates::compile(&mut set);
+                let outcome = self.runner.replace_rules(rules).unwrap_or_default();
+                self.stamps.record(&outcome, e.at.as_str());
+                self.templates = set;
+            }
+            other => return Err(corrupt(&format!("unknown kind {other:?}"))),
+        }
+        Ok(())
+    }
+}
+
+/// Writes the outbox requests and alarm history an evaluation produced, in `txn`.
+fn write_effects(
+    txn: &Txn<'_>,
+    graph: &crate::graph::Graph,
+    stamps: &Stamps,
+    outcome: &Outcome,
+    at: &Timestamp,
+) -> Result<(), CoreError> {
+    for m in &outcome.mistral {
+        txn.insert_outbox(&outbox_request(graph, m, at))?;
+    }
+    for &v in &outcome.alarms_activated {
+        let props = publish::vertex_props(graph, stamps, v);
+        txn.alarm_started(&publish::vitrage_id(graph, v), &Json::Object(props), at)?;
+    }
+    for &v in &outcome.alarms_deactivated {
+        txn.alarm_ended(&publish::vitrage_id(graph, v), at)?;
+    }
+    Ok(())
+}
+
+/// The outbox row of an automatic workflow request.
+pub fn outbox_request(graph: &crate::graph::Graph, m: &MistralRequest, at: &Timestamp) -> OutboxRequest {
+    let resource_ids = m
+        .bound
+        .iter()
+        .filter(|&&v| graph.vertex(v).is_some_and(|x| x.category() == crate::graph::Category::Resource))
+        .map(|&v| publish::vitrage_id(graph, v))
+        .collect();
+    OutboxRequest {
+        execution_id: m.key.execution_id().to_string(),
+        key: m.key.text(),
+        workflow: m.workflow.clone(),
+        input: Json::Object(m.input.clone()),
+        description: Some(format!("causeway: {} ({})", m.key.scenario, m.key.action)),
+        origin: Origin::Auto,
+        requested_by: None,
+        created_at: at.clone(),
+        resource_ids,
+    }
+}
+
+/// Vitrage's notifications for what `outcome` did to alarms.
+fn notifications(graph: &crate::graph::Graph, stamps: &Stamps, outcome: &Outcome) -> Vec<Notification> {
+    let mut out = Vec::new();
+    let mut push = |v, suffix: &str| {
+        let payload = Json::Object(publish::vertex_props(graph, stamps, v));
+        let deduced = payload["vitrage_type"] == "vitrage";
+        let (alarm, deduced_type) = match suffix {
+            "activate" => ("vitrage.alarm.activate", "vitrage.deduced_alarm.activate"),
+            _ => ("vitrage.alarm.deactivate", "vitrage.deduced_alarm.deactivate"),
+        };
+        if deduced {
+            out.push(Notification { event_type: deduced_type, payload: payload.clone() });
+        }
+        out.push(Notification { event_type: alarm, payload });
+    };
+    for &v in &outcome.alarms_activated {
+        push(v, "activate");
+    }
+    for &v in &outcome.alarms_deactivated {
+        push(v, "deactivate");
+    }
+    out
+}
+
+fn template_json(t: &StoredTemplate) -> Json {
+    json!({
+        "uuid": t.uuid, "name": t.name, "file_name": t.file_name, "type": t.template_type,
+        "yaml": t.yaml, "params": t.params, "created_at": t.created_at.as_str(),
+    })
+}
+
+fn template_from_json(j: &Json) -> Option<StoredTemplate> {
+    let text = |k: &str| j.get(k).and_then(Json::as_str).map(str::to_string);
+    let at = Timestamp::parse(&text("created_at")?).ok()?;
+    Some(StoredTemplate {
+        uuid: text("uuid")?,
+        name: text("name").unwrap_or_default(),
+        file_name: text("file_name").unwrap_or_default(),
+        template_type: text("type").unwrap_or_else(|| "standard".into()),
+        status: crate::store::TemplateStatus::Loading,
+        status_details: String::new(),
+        yaml: text("yaml")?,
+        params: j.get("params").filter(|p| !p.is_null()).cloned(),
+        created_at: at.clone(),
+        updated_at: at,
+    })
+}
+
+/// The empty rule set a runner starts with before templates are loaded.
+struct RuleSetDefault;
+
+impl RuleSetDefault {
+    fn empty() -> crate::compile::ir::RuleSet {
+        crate::compile::ir::RuleSet::default()
+    }
+}
+
+/// A reader for handlers: opened per use, since SQLite connections are not shared.
+pub fn reader(dir: &std::path::Path) -> Result<Reader, CoreError> {
+    Reader::open(dir).map_err(Into::into)
+}
+
+#[allow(dead_code)]
+fn _states_used(_: ExecutionState) {}

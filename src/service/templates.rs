@@ -1,0 +1,125 @@
+//! The service's template set: what `template add` and `template delete` change, compiled
+//! whole each time, as `causeway run` compiles a directory.
+//!
+//! A template whose compile fails is kept with status ERROR and its message, and takes no
+//! part in evaluation: never half-loaded. Definition templates are what `includes` of the
+//! others see. Each template keeps the parameters it was added with.
+
+use crate::check::{Input, Options, check_set};
+use crate::compile::ir::RuleSet;
+use crate::store::{StoredTemplate, TemplateStatus, Timestamp};
+use crate::template::params::Params;
+use serde_json::{Value as Json, json};
+
+/// A template as a request brings it.
+#[derive(Debug, Clone)]
+pub struct NewTemplate {
+    /// The path the client named.
+    pub file: String,
+    /// Its text (YAML, or the JSON the client sent, which is YAML too).
+    pub text: String,
+    /// Its parameters.
+    pub params: Option<Params>,
+}
+
+/// The set's rules and every template with the status this compile gave it.
+pub fn compile(templates: &mut [StoredTemplate]) -> RuleSet {
+    let input = |t: &StoredTemplate| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() };
+    let (defs, rest): (Vec<&StoredTemplate>, Vec<&StoredTemplate>) =
+        templates.iter().partition(|t| t.template_type == "definition");
+    let mut options = Options { def_templates: defs.iter().map(|t| input(t)).collect(), ..Options::default() };
+    for t in templates.iter() {
+        if let Some(p) = t.params.as_ref().and_then(params_of) {
+            options.file_params.insert(t.uuid.clone(), p);
+        }
+    }
+    let inputs: Vec<Input> = rest.iter().map(|t| input(t)).collect();
+    let checked = check_set(&inputs, &options);
+    for t in templates.iter_mut() {
+        let result = checked.files.iter().find(|f| f.file == t.uuid);
+        let error = result.and_then(|f| f.error.as_ref()).filter(|_| t.template_type != "definition");
+        (t.status, t.status_details) = match error {
+            Some(d) => (TemplateStatus::Error, d.message.clone()),
+            None if t.template_type == "equivalence" => (TemplateStatus::Active, "No Validation".into()),
+            None => (TemplateStatus::Active, "Template validation is OK".into()),
+        };
+    }
+    checked.compiled.rules
+}
+
+fn params_of(json: &Json) -> Option<Params> {
+    let map = json.as_object()?;
+    Some(
+        map.iter()
+            .map(|(k, v)| (k.clone(), v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+            .collect(),
+    )
+}
+
+/// A stored template for `new`, named and typed from its metadata.
+pub fn stored(uuid: String, new: &NewTemplate, at: &Timestamp) -> StoredTemplate {
+    let doc = crate::template::load(&new.file, new.text.as_bytes()).ok();
+    let meta = |key: &str| {
+        doc.as_ref()
+            .and_then(|d| d.get("metadata"))
+            .and_then(|m| m.get(key))
+            .map(|v| v.py_str())
+    };
+    let file_name = std::path::Path::new(&new.file)
+        .file_name()
+        .map_or_else(|| new.file.clone(), |n| n.to_string_lossy().into_owned());
+    StoredTemplate {
+        uuid,
+        name: meta("name").unwrap_or_default(),
+        file_name,
+        template_type: meta("type").unwrap_or_else(|| "standard".into()),
+        status: TemplateStatus::Loading,
+        status_details: String::new(),
+        yaml: new.text.clone(),
+        params: new.params.as_ref().map(|p| json!(p)),
+        created_at: at.clone(),
+        updated_at: at.clone(),
+    }
+}
+
+/// A template as `template list` and `template add` show it.
+pub fn listed(t: &StoredTemplate) -> Json {
+    json!({
+        "uuid": t.uuid,
+        "name": t.name,
+        "status": t.status.as_str(),
+        "status details": t.status_details,
+        "date": t.created_at.as_str(),
+        "type": t.template_type,
+    })
+}
+
+/// A template as `template show` shows it: its content as a JSON tree, as Vitrage stores it.
+pub fn shown(t: &StoredTemplate) -> Json {
+    let doc: Option<Json> = serde_saphyr::from_str(&t.yaml).ok();
+    doc.unwrap_or_else(|| Json::String(t.yaml.clone()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn template(uuid: &str, text: &str) -> StoredTemplate {
+        let at = Timestamp::now();
+        let new = NewTemplate { file: format!("{uuid}.yaml"), text: text.into(), params: None };
+        stored(uuid.into(), &new, &at)
+    }
+
+    #[test]
+    fn a_template_that_fails_is_kept_as_error_and_the_rest_load() {
+        let good = "metadata: {version: 3, name: good, type: standard}\nentities:\n  host: {type: nova.host}\n  vm: {type: nova.instance}\nscenarios:\n  - condition: host [contains] vm\n    actions:\n      - set_state: {target: host, state: SUBOPTIMAL}\n";
+        let bad = good.replace("name: good", "name: bad").replace("host [contains] vm", "host [contains] nothing");
+        let mut set = vec![template("a", good), template("b", &bad)];
+        let rules = compile(&mut set);
+        assert_eq!(set[0].status, TemplateStatus::Active);
+        assert_eq!(set[1].status, TemplateStatus::Error);
+        assert!(!set[1].status_details.is_empty());
+        assert_eq!(rules.templates.len(), 1);
+        assert_eq!(listed(&set[0])["name"], "good");
+    }
+}
