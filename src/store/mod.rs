@@ -474,6 +474,26 @@ mod tests {
     }
 
     #[test]
+    fn a_reader_opens_a_closed_store_and_the_store_moves_between_threads() {
+        fn send<T: Send>(_: &T) {}
+        let dir = Scratch::new("reader-closed");
+        let mut store = Store::open(dir.path()).expect("open");
+        send(&store);
+        let entry = NewEntry {
+            at: scratch::ts(0),
+            source: "test".into(),
+            kind: "event".into(),
+            body: serde_json::json!({}),
+            request_id: None,
+        };
+        store.append_batch(&[entry]).unwrap();
+        // Closing the last connection checkpoints the WAL and removes it.
+        drop(store);
+        let reader = Reader::open(dir.path()).expect("reader of a closed store");
+        assert_eq!(reader.last_seq().unwrap(), Seq(1));
+    }
+
+    #[test]
     fn a_reader_of_a_missing_store_is_an_error() {
         let dir = Scratch::new("missing");
         assert!(matches!(Reader::open(dir.path()), Err(StoreError::Sqlite { .. })));
