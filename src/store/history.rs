@@ -1,9 +1,9 @@
 //! Alarm history: every alarm that was active, with when it started and ended, for
 //! `alarm list` (the active ones), `alarm history` and RCA of ended alarms.
 
-use super::{Context, Json, Reader, Store, StoreError, Timestamp, Txn};
+use super::{Json, Reader, Store, StoreError, Timestamp, Txn, execute, query_row, query_rows};
 use rusqlite::types::ToSql;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Row, params};
 
 /// An alarm's record.
 #[derive(Clone, Debug, PartialEq)]
@@ -74,29 +74,21 @@ impl Txn<'_> {
         alarm: &serde_json::Value,
         at: &Timestamp,
     ) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO alarm_history (vitrage_id, alarm, start_ts, end_ts)
-                 VALUES (?1, ?2, ?3, NULL)
-                 ON CONFLICT (vitrage_id) DO UPDATE SET alarm = excluded.alarm,
-                     start_ts = CASE WHEN end_ts IS NULL THEN start_ts ELSE excluded.start_ts END,
-                     end_ts = NULL",
-            )
-            .and_then(|mut s| s.execute(params![vitrage_id, alarm.to_string(), at]))
-            .ctx("alarm history: start")?;
+        let sql = "INSERT INTO alarm_history (vitrage_id, alarm, start_ts, end_ts)
+            VALUES (?1, ?2, ?3, NULL)
+            ON CONFLICT (vitrage_id) DO UPDATE SET alarm = excluded.alarm,
+                start_ts = CASE WHEN end_ts IS NULL THEN start_ts ELSE excluded.start_ts END,
+                end_ts = NULL";
+        let params = params![vitrage_id, alarm.to_string(), at];
+        execute(&self.tx, "alarm history: start", sql, params)?;
         Ok(())
     }
 
     /// Records that the active alarm `vitrage_id` ended at `at`; `false` (and no change) if it
     /// is unknown or already ended.
     pub fn alarm_ended(&self, vitrage_id: &str, at: &Timestamp) -> Result<bool, StoreError> {
-        self.tx
-            .prepare_cached(
-                "UPDATE alarm_history SET end_ts = ?2 WHERE vitrage_id = ?1 AND end_ts IS NULL",
-            )
-            .and_then(|mut s| s.execute(params![vitrage_id, at]))
-            .map(|n| n > 0)
-            .ctx("alarm history: end")
+        let sql = "UPDATE alarm_history SET end_ts = ?2 WHERE vitrage_id = ?1 AND end_ts IS NULL";
+        Ok(execute(&self.tx, "alarm history: end", sql, params![vitrage_id, at])? > 0)
     }
 }
 
@@ -120,7 +112,9 @@ impl Reader {
         }
         let marker_start: Timestamp;
         if let Some(marker) = &query.marker {
-            marker_start = self.alarm_start(marker)?;
+            let sql = "SELECT start_ts FROM alarm_history WHERE vitrage_id = ?1";
+            marker_start = query_row(&self.conn, OP, sql, [marker], |row| row.get(0))?
+                .ok_or_else(|| StoreError::NotFound { op: OP, id: marker.clone() })?;
             filters.push(match (query.sort, query.descending) {
                 (HistorySort::Start, false) => "(start_ts, vitrage_id) > (?, ?)",
                 (HistorySort::Start, true) => "(start_ts, vitrage_id) < (?, ?)",
@@ -149,29 +143,14 @@ impl Reader {
             "SELECT vitrage_id, alarm, start_ts, end_ts FROM alarm_history {filter}
              ORDER BY {order} LIMIT ?"
         );
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(OP)?;
-        let rows = stmt.query_map(values.as_slice(), record).ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        query_rows(&self.conn, OP, &sql, values.as_slice(), record)
     }
 
     /// The record of alarm `vitrage_id`.
     pub fn alarm_record(&self, vitrage_id: &str) -> Result<Option<AlarmRecord>, StoreError> {
-        self.conn
-            .prepare_cached(
-                "SELECT vitrage_id, alarm, start_ts, end_ts FROM alarm_history
-                 WHERE vitrage_id = ?1",
-            )
-            .and_then(|mut s| s.query_row([vitrage_id], record).optional())
-            .ctx("alarm history: read")
-    }
-
-    fn alarm_start(&self, vitrage_id: &str) -> Result<Timestamp, StoreError> {
-        const OP: &str = "alarm history: marker";
-        self.conn
-            .prepare_cached("SELECT start_ts FROM alarm_history WHERE vitrage_id = ?1")
-            .and_then(|mut s| s.query_row([vitrage_id], |row| row.get(0)).optional())
-            .ctx(OP)?
-            .ok_or_else(|| StoreError::NotFound { op: OP, id: vitrage_id.to_owned() })
+        let sql = "SELECT vitrage_id, alarm, start_ts, end_ts FROM alarm_history
+            WHERE vitrage_id = ?1";
+        query_row(&self.conn, "alarm history: read", sql, [vitrage_id], record)
     }
 }
 

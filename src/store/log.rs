@@ -1,6 +1,9 @@
 //! The event log and the snapshots that bound its replay.
 
-use super::{Context, Json, OutboxRequest, Reader, Seq, Store, StoreError, Timestamp, Txn};
+use super::{
+    Context, Json, OutboxRequest, Reader, Seq, Store, StoreError, Timestamp, Txn, execute,
+    query_row, query_rows,
+};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// How many snapshots are kept: the newest, and one before it to fall back on if the newest
@@ -144,17 +147,11 @@ impl Txn<'_> {
         {
             return Err(StoreError::SnapshotBehind { upto, latest });
         }
-        self.tx
-            .prepare_cached("INSERT OR REPLACE INTO snapshots (upto_seq, data) VALUES (?1, ?2)")
-            .and_then(|mut s| s.execute(params![upto, data]))
-            .ctx(OP)?;
-        self.tx
-            .prepare_cached(
-                "DELETE FROM snapshots WHERE upto_seq NOT IN
-                 (SELECT upto_seq FROM snapshots ORDER BY upto_seq DESC LIMIT ?1)",
-            )
-            .and_then(|mut s| s.execute([SNAPSHOTS_KEPT as i64]))
-            .ctx(OP)?;
+        let sql = "INSERT OR REPLACE INTO snapshots (upto_seq, data) VALUES (?1, ?2)";
+        execute(&self.tx, OP, sql, params![upto, data])?;
+        let sql = "DELETE FROM snapshots WHERE upto_seq NOT IN
+            (SELECT upto_seq FROM snapshots ORDER BY upto_seq DESC LIMIT ?1)";
+        execute(&self.tx, OP, sql, [SNAPSHOTS_KEPT as i64])?;
         Ok(())
     }
 
@@ -179,8 +176,8 @@ impl Txn<'_> {
             let reason = "no snapshot includes the entries it would delete";
             return Err(StoreError::UnsafeCompaction { before, reason });
         }
-        let deleted = self.tx.execute("DELETE FROM events WHERE seq < ?1", [before]).ctx(OP)?;
-        self.tx.execute("DELETE FROM snapshots WHERE upto_seq < ?1", [covered]).ctx(OP)?;
+        let deleted = execute(&self.tx, OP, "DELETE FROM events WHERE seq < ?1", [before])?;
+        execute(&self.tx, OP, "DELETE FROM snapshots WHERE upto_seq < ?1", [covered])?;
         Ok(deleted as u64)
     }
 }
@@ -189,28 +186,19 @@ impl Reader {
     /// Up to `limit` entries after `after`, in log order: replay from a snapshot at seq S reads
     /// `entries_after(S, ..)` until it returns fewer than asked.
     pub fn entries_after(&self, after: Seq, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        const OP: &str = "events: read";
-        let mut stmt = self
-            .conn
-            .prepare_cached(
-                "SELECT seq, at, source, kind, body, request_id FROM events
-                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
-            .ctx(OP)?;
+        let sql = "SELECT seq, at, source, kind, body, request_id FROM events
+            WHERE seq > ?1 ORDER BY seq LIMIT ?2";
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt
-            .query_map(params![after, limit], |row| {
-                Ok(Entry {
-                    seq: row.get(0)?,
-                    at: row.get(1)?,
-                    source: row.get(2)?,
-                    kind: row.get(3)?,
-                    body: row.get::<_, Json<_>>(4)?.0,
-                    request_id: row.get(5)?,
-                })
+        query_rows(&self.conn, "events: read", sql, params![after, limit], |row| {
+            Ok(Entry {
+                seq: row.get(0)?,
+                at: row.get(1)?,
+                source: row.get(2)?,
+                kind: row.get(3)?,
+                body: row.get::<_, Json<_>>(4)?.0,
+                request_id: row.get(5)?,
             })
-            .ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        })
     }
 
     /// The seq of the newest entry, `Seq(0)` if the log is empty.
@@ -220,11 +208,9 @@ impl Reader {
 
     /// How many entries the log holds (fewer than [`Reader::last_seq`] only after compaction).
     pub fn count(&self) -> Result<u64, StoreError> {
-        self.conn
-            .prepare_cached("SELECT count(*) FROM events")
-            .and_then(|mut s| s.query_row([], |row| row.get::<_, i64>(0)))
-            .map(|n| n.unsigned_abs())
-            .ctx("events: count")
+        let sql = "SELECT count(*) FROM events";
+        let count = query_row(&self.conn, "events: count", sql, [], |row| row.get::<_, i64>(0))?;
+        Ok(count.map_or(0, i64::unsigned_abs))
     }
 
     /// The newest snapshot, if any.
@@ -237,53 +223,33 @@ impl Reader {
 
     /// The snapshot taken after entry `upto`, if it is kept.
     pub fn snapshot(&self, upto: Seq) -> Result<Option<Snapshot>, StoreError> {
-        self.conn
-            .prepare_cached("SELECT data FROM snapshots WHERE upto_seq = ?1")
-            .and_then(|mut s| s.query_row([upto], |row| row.get(0)).optional())
-            .map(|data| data.map(|data| Snapshot { upto, data }))
-            .ctx("snapshots: read")
+        let sql = "SELECT data FROM snapshots WHERE upto_seq = ?1";
+        let data = query_row(&self.conn, "snapshots: read", sql, [upto], |row| row.get(0))?;
+        Ok(data.map(|data| Snapshot { upto, data }))
     }
 
     /// The seqs of the kept snapshots, newest first.
     pub fn snapshots(&self) -> Result<Vec<Seq>, StoreError> {
-        const OP: &str = "snapshots: list";
-        let mut stmt = self
-            .conn
-            .prepare_cached("SELECT upto_seq FROM snapshots ORDER BY upto_seq DESC")
-            .ctx(OP)?;
-        let rows = stmt.query_map([], |row| row.get(0)).ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        let sql = "SELECT upto_seq FROM snapshots ORDER BY upto_seq DESC";
+        query_rows(&self.conn, "snapshots: list", sql, [], |row| row.get(0))
     }
 }
 
 fn last_seq(conn: &Connection) -> Result<Seq, StoreError> {
-    conn.prepare_cached("SELECT max(seq) FROM events")
-        .and_then(|mut s| s.query_row([], |row| row.get::<_, Option<Seq>>(0)))
-        .map(Option::unwrap_or_default)
-        .ctx("events: last seq")
+    let sql = "SELECT max(seq) FROM events";
+    let last = query_row(conn, "events: last seq", sql, [], |row| row.get::<_, Option<Seq>>(0))?;
+    Ok(last.flatten().unwrap_or_default())
 }
 
 fn latest_snapshot_seq(conn: &Connection) -> Result<Option<Seq>, StoreError> {
-    conn.prepare_cached("SELECT max(upto_seq) FROM snapshots")
-        .and_then(|mut s| s.query_row([], |row| row.get(0)))
-        .ctx("snapshots: latest")
+    let sql = "SELECT max(upto_seq) FROM snapshots";
+    Ok(query_row(conn, "snapshots: latest", sql, [], |row| row.get(0))?.flatten())
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::scratch::{Scratch, ts};
+    use super::super::scratch::{Scratch, entry};
     use super::*;
-    use serde_json::json;
-
-    fn entry(n: u64, request_id: Option<&str>) -> NewEntry {
-        NewEntry {
-            at: ts(n as i64),
-            source: "test".into(),
-            kind: "event".into(),
-            body: json!({ "n": n, "nested": { "list": [1, "two", null] } }),
-            request_id: request_id.map(str::to_owned),
-        }
-    }
 
     fn seqs(appended: &[Appended]) -> Vec<u64> {
         appended.iter().map(|a| a.seq.0).collect()

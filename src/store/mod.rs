@@ -61,7 +61,7 @@
 //! ```
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
-use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Params, Row, TransactionBehavior};
 use std::path::Path;
 use std::time::Duration;
 
@@ -287,6 +287,40 @@ impl Txn<'_> {
     }
 }
 
+/// Runs a statement (cached) and returns how many rows it changed.
+fn execute(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    params: impl Params,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.execute(params)).ctx(op)
+}
+
+/// Runs a query (cached) and maps its first row, if it returns one.
+fn query_row<T>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    params: impl Params,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    conn.prepare_cached(sql).and_then(|mut s| s.query_row(params, map).optional()).ctx(op)
+}
+
+/// Runs a query (cached) and maps every row.
+fn query_rows<T>(
+    conn: &Connection,
+    op: &'static str,
+    sql: &str,
+    params: impl Params,
+    map: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).ctx(op)?;
+    let rows = stmt.query_map(params, map).ctx(op)?;
+    rows.collect::<Result<_, _>>().ctx(op)
+}
+
 fn user_version(conn: &Connection) -> Result<i64, StoreError> {
     conn.pragma_query_value(None, "user_version", |row| row.get(0)).ctx("schema: read version")
 }
@@ -322,7 +356,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 pub(crate) mod scratch {
     //! Scratch directories for the store's tests.
 
-    use super::Timestamp;
+    use super::{NewEntry, Timestamp};
     use std::path::{Path, PathBuf};
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -353,6 +387,17 @@ pub(crate) mod scratch {
     /// The timestamp `secs` seconds after 2024-05-01T00:00:00Z.
     pub(crate) fn ts(secs: i64) -> Timestamp {
         Timestamp::from_unix_micros((1_714_521_600 + secs) * 1_000_000).expect("in range")
+    }
+
+    /// Entry `n`: accepted at `ts(n)`, its body naming `n`.
+    pub(crate) fn entry(n: u64, request_id: Option<&str>) -> NewEntry {
+        NewEntry {
+            at: ts(n as i64),
+            source: "test".into(),
+            kind: "event".into(),
+            body: serde_json::json!({ "n": n, "nested": { "list": [1, "two", null] } }),
+            request_id: request_id.map(str::to_owned),
+        }
     }
 }
 
@@ -395,14 +440,7 @@ mod tests {
         let mut store = Store::open(dir.path()).expect("open");
         let reader = Reader::open(dir.path()).expect("reader");
         assert_eq!(reader.last_seq().unwrap(), Seq(0));
-        let entry = NewEntry {
-            at: scratch::ts(0),
-            source: "test".into(),
-            kind: "event".into(),
-            body: serde_json::json!({}),
-            request_id: None,
-        };
-        store.append_batch(&[entry]).unwrap();
+        store.append_batch(&[scratch::entry(0, None)]).unwrap();
         assert_eq!(reader.last_seq().unwrap(), Seq(1));
         let refused = reader.conn.execute("DELETE FROM events", []);
         assert!(refused.is_err());
@@ -412,13 +450,7 @@ mod tests {
     fn reopening_sees_every_table_as_committed() {
         let dir = Scratch::new("reopen-all");
         let at = scratch::ts(1);
-        let entry = NewEntry {
-            at: at.clone(),
-            source: "api".into(),
-            kind: "template.add".into(),
-            body: serde_json::json!({ "uuid": "t1" }),
-            request_id: Some("r1".into()),
-        };
+        let entry = scratch::entry(1, Some("r1"));
         let template = StoredTemplate {
             uuid: "t1".into(),
             name: "nic_failure".into(),
@@ -479,14 +511,7 @@ mod tests {
         let dir = Scratch::new("reader-closed");
         let mut store = Store::open(dir.path()).expect("open");
         send(&store);
-        let entry = NewEntry {
-            at: scratch::ts(0),
-            source: "test".into(),
-            kind: "event".into(),
-            body: serde_json::json!({}),
-            request_id: None,
-        };
-        store.append_batch(&[entry]).unwrap();
+        store.append_batch(&[scratch::entry(0, None)]).unwrap();
         // Closing the last connection checkpoints the WAL and removes it.
         drop(store);
         let reader = Reader::open(dir.path()).expect("reader of a closed store");

@@ -1,8 +1,8 @@
 //! The Mistral outbox: execution requests written in the transaction of the change that caused
 //! them, then dispatched and followed to their final state.
 
-use super::{Context, Json, Reader, Store, StoreError, Timestamp, Txn};
-use rusqlite::{OptionalExtension, Row, params};
+use super::{Json, Reader, Store, StoreError, Timestamp, Txn, execute, query_row, query_rows};
+use rusqlite::{Row, params};
 
 text_enum! {
     /// Who asked for an execution.
@@ -112,38 +112,27 @@ impl Txn<'_> {
     pub fn insert_outbox(&self, request: &OutboxRequest) -> Result<bool, StoreError> {
         const OP: &str = "outbox: insert";
         let r = request;
-        let inserted = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO outbox (execution_id, key, workflow, input, description, origin,
-                     requested_by, created_at, state, state_info, attempts, updated_at, resource_ids)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0, ?8, ?10)
-                 ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    r.execution_id,
-                    r.key,
-                    r.workflow,
-                    r.input.to_string(),
-                    r.description,
-                    r.origin,
-                    r.requested_by,
-                    r.created_at,
-                    ExecutionState::Pending,
-                    serde_json::Value::from(r.resource_ids.clone()).to_string(),
-                ])
-            })
-            .ctx(OP)?;
-        if inserted == 1 {
+        let sql = "INSERT INTO outbox (execution_id, key, workflow, input, description, origin,
+                requested_by, created_at, state, state_info, attempts, updated_at, resource_ids)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, NULL, 0, ?8, ?10)
+            ON CONFLICT DO NOTHING";
+        let params = params![
+            r.execution_id,
+            r.key,
+            r.workflow,
+            r.input.to_string(),
+            r.description,
+            r.origin,
+            r.requested_by,
+            r.created_at,
+            ExecutionState::Pending,
+            serde_json::Value::from(r.resource_ids.clone()).to_string(),
+        ];
+        if execute(&self.tx, OP, sql, params)? == 1 {
             return Ok(true);
         }
-        let same = self
-            .tx
-            .prepare_cached("SELECT 1 FROM outbox WHERE key = ?1 AND execution_id = ?2")
-            .and_then(|mut s| s.query_row([&r.key, &r.execution_id], |_| Ok(())).optional())
-            .ctx(OP)?;
-        match same {
+        let sql = "SELECT 1 FROM outbox WHERE key = ?1 AND execution_id = ?2";
+        match query_row(&self.tx, OP, sql, [&r.key, &r.execution_id], |_| Ok(()))? {
             Some(()) => Ok(false),
             None => Err(StoreError::OutboxConflict {
                 execution_id: r.execution_id.clone(),
@@ -162,15 +151,9 @@ impl Txn<'_> {
         at: &Timestamp,
     ) -> Result<(), StoreError> {
         const OP: &str = "outbox: set state";
-        let changed = self
-            .tx
-            .prepare_cached(
-                "UPDATE outbox SET state = ?2, state_info = ?3, updated_at = ?4
-                 WHERE execution_id = ?1",
-            )
-            .and_then(|mut s| s.execute(params![execution_id, state, info, at]))
-            .ctx(OP)?;
-        if changed == 0 {
+        let sql = "UPDATE outbox SET state = ?2, state_info = ?3, updated_at = ?4
+            WHERE execution_id = ?1";
+        if execute(&self.tx, OP, sql, params![execution_id, state, info, at])? == 0 {
             return Err(StoreError::NotFound { op: OP, id: execution_id.to_owned() });
         }
         Ok(())
@@ -184,13 +167,9 @@ impl Txn<'_> {
         at: &Timestamp,
     ) -> Result<u32, StoreError> {
         const OP: &str = "outbox: count attempt";
-        self.tx
-            .prepare_cached(
-                "UPDATE outbox SET attempts = attempts + 1, updated_at = ?2
-                 WHERE execution_id = ?1 RETURNING attempts",
-            )
-            .and_then(|mut s| s.query_row(params![execution_id, at], |row| row.get(0)).optional())
-            .ctx(OP)?
+        let sql = "UPDATE outbox SET attempts = attempts + 1, updated_at = ?2
+            WHERE execution_id = ?1 RETURNING attempts";
+        query_row(&self.tx, OP, sql, params![execution_id, at], |row| row.get(0))?
             .ok_or_else(|| StoreError::NotFound { op: OP, id: execution_id.to_owned() })
     }
 }
@@ -201,32 +180,20 @@ const COLUMNS: &str = "execution_id, key, workflow, input, description, origin, 
 impl Reader {
     /// The requests not yet sent, oldest first.
     pub fn pending(&self) -> Result<Vec<OutboxRecord>, StoreError> {
-        self.outbox_where("WHERE state = 'PENDING'", "outbox: pending")
+        let sql = format!("SELECT {COLUMNS} FROM outbox WHERE state = ?1 ORDER BY rowid");
+        query_rows(&self.conn, "outbox: pending", &sql, [ExecutionState::Pending], record)
     }
 
     /// Every stored request, oldest first.
     pub fn outbox_requests(&self) -> Result<Vec<OutboxRecord>, StoreError> {
-        self.outbox_where("", "outbox: list")
+        let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY rowid");
+        query_rows(&self.conn, "outbox: list", &sql, [], record)
     }
 
     /// The request of execution `execution_id`.
     pub fn outbox_request(&self, execution_id: &str) -> Result<Option<OutboxRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM outbox WHERE execution_id = ?1");
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([execution_id], record).optional())
-            .ctx("outbox: read")
-    }
-
-    fn outbox_where(
-        &self,
-        filter: &str,
-        op: &'static str,
-    ) -> Result<Vec<OutboxRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM outbox {filter} ORDER BY rowid");
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(op)?;
-        let rows = stmt.query_map([], record).ctx(op)?;
-        rows.collect::<Result<_, _>>().ctx(op)
+        query_row(&self.conn, "outbox: read", &sql, [execution_id], record)
     }
 }
 
@@ -252,8 +219,8 @@ fn record(row: &Row<'_>) -> rusqlite::Result<OutboxRecord> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::scratch::{Scratch, ts};
-    use super::super::{NewEntry, Seq};
+    use super::super::Seq;
+    use super::super::scratch::{Scratch, entry, ts};
     use super::*;
     use serde_json::json;
 
@@ -271,21 +238,11 @@ mod tests {
         }
     }
 
-    fn event(n: i64) -> NewEntry {
-        NewEntry {
-            at: ts(n),
-            source: "test".into(),
-            kind: "event".into(),
-            body: json!({ "n": n }),
-            request_id: None,
-        }
-    }
-
     #[test]
     fn inserting_a_stored_key_again_changes_nothing() {
         let dir = Scratch::new("outbox-idem");
         let mut store = Store::open(dir.path()).unwrap();
-        store.append_batch_with(&[event(1)], &[request(1), request(2)]).unwrap();
+        store.append_batch_with(&[entry(1, None)], &[request(1), request(2)]).unwrap();
         let mut changed = request(1);
         changed.input = json!({ "host": "elsewhere" });
         let txn = store.txn().unwrap();
@@ -325,20 +282,21 @@ mod tests {
         // The second request conflicts with the first, so the whole batch fails.
         let mut conflicting = request(2);
         conflicting.key = request(1).key;
-        let err = store.append_batch_with(&[event(1), event(2)], &[request(1), conflicting]);
+        let err =
+            store.append_batch_with(&[entry(1, None), entry(2, None)], &[request(1), conflicting]);
         assert!(err.is_err());
         assert_eq!((store.count().unwrap(), store.last_seq().unwrap()), (0, Seq(0)));
         assert!(store.outbox_requests().unwrap().is_empty());
         // A transaction dropped without commit (an early return, a panic elsewhere) likewise.
         {
             let txn = store.txn().unwrap();
-            txn.append(&[event(3)]).unwrap();
+            txn.append(&[entry(3, None)]).unwrap();
             txn.insert_outbox(&request(3)).unwrap();
         }
         assert_eq!(store.count().unwrap(), 0);
         assert!(store.outbox_requests().unwrap().is_empty());
         // The next commit numbers its entries from 1: nothing of the failures remains.
-        let ok = store.append_batch_with(&[event(4)], &[request(4)]).unwrap();
+        let ok = store.append_batch_with(&[entry(4, None)], &[request(4)]).unwrap();
         assert_eq!(ok[0].seq, Seq(1));
         assert_eq!(store.pending().unwrap().len(), 1);
     }

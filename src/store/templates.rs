@@ -1,8 +1,8 @@
 //! The current set of templates, as the API lists them. Template changes are also logged in
 //! the event log by the service; this table is what `GET /v1/template` shows.
 
-use super::{Context, Json, Reader, Store, StoreError, Timestamp, Txn};
-use rusqlite::{OptionalExtension, Row, params};
+use super::{Json, Reader, Store, StoreError, Timestamp, Txn, execute, query_row, query_rows};
+use rusqlite::{Row, params};
 
 text_enum! {
     /// A template's status, as Vitrage reports it.
@@ -57,42 +57,33 @@ impl Store {
 impl Txn<'_> {
     /// Adds the template, or replaces the one with its uuid, keeping that one's `created_at`.
     pub fn put_template(&self, t: &StoredTemplate) -> Result<(), StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO templates (uuid, name, file_name, template_type, status,
-                     status_details, yaml, params, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                 ON CONFLICT (uuid) DO UPDATE SET name = excluded.name,
-                     file_name = excluded.file_name, template_type = excluded.template_type,
-                     status = excluded.status, status_details = excluded.status_details,
-                     yaml = excluded.yaml, params = excluded.params,
-                     updated_at = excluded.updated_at",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    t.uuid,
-                    t.name,
-                    t.file_name,
-                    t.template_type,
-                    t.status,
-                    t.status_details,
-                    t.yaml,
-                    t.params.as_ref().map(serde_json::Value::to_string),
-                    t.created_at,
-                    t.updated_at,
-                ])
-            })
-            .ctx("templates: put")?;
+        let sql = "INSERT INTO templates (uuid, name, file_name, template_type, status,
+                status_details, yaml, params, created_at, updated_at)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+            ON CONFLICT (uuid) DO UPDATE SET name = excluded.name,
+                file_name = excluded.file_name, template_type = excluded.template_type,
+                status = excluded.status, status_details = excluded.status_details,
+                yaml = excluded.yaml, params = excluded.params, updated_at = excluded.updated_at";
+        let params = params![
+            t.uuid,
+            t.name,
+            t.file_name,
+            t.template_type,
+            t.status,
+            t.status_details,
+            t.yaml,
+            t.params.as_ref().map(serde_json::Value::to_string),
+            t.created_at,
+            t.updated_at,
+        ];
+        execute(&self.tx, "templates: put", sql, params)?;
         Ok(())
     }
 
     /// Deletes the template `uuid`; `false` if there was none.
     pub fn delete_template(&self, uuid: &str) -> Result<bool, StoreError> {
-        self.tx
-            .prepare_cached("DELETE FROM templates WHERE uuid = ?1")
-            .and_then(|mut s| s.execute([uuid]))
-            .map(|n| n > 0)
-            .ctx("templates: delete")
+        let sql = "DELETE FROM templates WHERE uuid = ?1";
+        Ok(execute(&self.tx, "templates: delete", sql, [uuid])? > 0)
     }
 }
 
@@ -102,31 +93,22 @@ const COLUMNS: &str = "uuid, name, file_name, template_type, status, status_deta
 impl Reader {
     /// Every template, oldest first (by `created_at`, then uuid).
     pub fn templates(&self) -> Result<Vec<StoredTemplate>, StoreError> {
-        const OP: &str = "templates: list";
         let sql = format!("SELECT {COLUMNS} FROM templates ORDER BY created_at, uuid");
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(OP)?;
-        let rows = stmt.query_map([], template).ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        query_rows(&self.conn, "templates: list", &sql, [], template)
     }
 
     /// The template `uuid`.
     pub fn template(&self, uuid: &str) -> Result<Option<StoredTemplate>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM templates WHERE uuid = ?1");
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([uuid], template).optional())
-            .ctx("templates: read")
+        query_row(&self.conn, "templates: read", &sql, [uuid], template)
     }
 
     /// The templates named `name`, oldest first. Names are not unique: a second template of a
     /// name is stored with status `ERROR` ("Duplicate template name"), as in Vitrage.
     pub fn templates_named(&self, name: &str) -> Result<Vec<StoredTemplate>, StoreError> {
-        const OP: &str = "templates: by name";
         let sql =
             format!("SELECT {COLUMNS} FROM templates WHERE name = ?1 ORDER BY created_at, uuid");
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(OP)?;
-        let rows = stmt.query_map([name], template).ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        query_rows(&self.conn, "templates: by name", &sql, [name], template)
     }
 }
 

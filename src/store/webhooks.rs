@@ -1,7 +1,7 @@
 //! Registered webhooks: where alarm notifications are POSTed.
 
-use super::{Context, Json, Reader, Store, StoreError, Timestamp, Txn};
-use rusqlite::{OptionalExtension, Row, params};
+use super::{Json, Reader, Store, StoreError, Timestamp, Txn, execute, query_row, query_rows};
+use rusqlite::{Row, params};
 
 /// A registered webhook.
 #[derive(Clone, Debug, PartialEq)]
@@ -38,34 +38,25 @@ impl Txn<'_> {
     /// Registers `webhook` and returns `true`, or returns `false` and changes nothing if its id
     /// is already registered.
     pub fn add_webhook(&self, w: &Webhook) -> Result<bool, StoreError> {
-        self.tx
-            .prepare_cached(
-                "INSERT INTO webhooks (id, url, regex_filter, headers, created_at, project_id,
-                     is_admin_webhook)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    w.id,
-                    w.url,
-                    w.regex_filter.as_ref().map(serde_json::Value::to_string),
-                    w.headers.as_ref().map(serde_json::Value::to_string),
-                    w.created_at,
-                    w.project_id,
-                    w.is_admin_webhook,
-                ])
-            })
-            .map(|n| n > 0)
-            .ctx("webhooks: add")
+        let sql = "INSERT INTO webhooks (id, url, regex_filter, headers, created_at, project_id,
+                is_admin_webhook)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+        let params = params![
+            w.id,
+            w.url,
+            w.regex_filter.as_ref().map(serde_json::Value::to_string),
+            w.headers.as_ref().map(serde_json::Value::to_string),
+            w.created_at,
+            w.project_id,
+            w.is_admin_webhook,
+        ];
+        Ok(execute(&self.tx, "webhooks: add", sql, params)? > 0)
     }
 
     /// Deletes webhook `id`; `false` if there was none.
     pub fn delete_webhook(&self, id: &str) -> Result<bool, StoreError> {
-        self.tx
-            .prepare_cached("DELETE FROM webhooks WHERE id = ?1")
-            .and_then(|mut s| s.execute([id]))
-            .map(|n| n > 0)
-            .ctx("webhooks: delete")
+        let sql = "DELETE FROM webhooks WHERE id = ?1";
+        Ok(execute(&self.tx, "webhooks: delete", sql, [id])? > 0)
     }
 }
 
@@ -74,20 +65,14 @@ const COLUMNS: &str = "id, url, regex_filter, headers, created_at, project_id, i
 impl Reader {
     /// Every webhook, oldest first.
     pub fn webhooks(&self) -> Result<Vec<Webhook>, StoreError> {
-        const OP: &str = "webhooks: list";
         let sql = format!("SELECT {COLUMNS} FROM webhooks ORDER BY created_at, id");
-        let mut stmt = self.conn.prepare_cached(&sql).ctx(OP)?;
-        let rows = stmt.query_map([], webhook).ctx(OP)?;
-        rows.collect::<Result<_, _>>().ctx(OP)
+        query_rows(&self.conn, "webhooks: list", &sql, [], webhook)
     }
 
     /// Webhook `id`.
     pub fn webhook(&self, id: &str) -> Result<Option<Webhook>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM webhooks WHERE id = ?1");
-        self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.query_row([id], webhook).optional())
-            .ctx("webhooks: read")
+        query_row(&self.conn, "webhooks: read", &sql, [id], webhook)
     }
 }
 
