@@ -201,6 +201,13 @@ impl Reader {
         })
     }
 
+    /// The seq of the entry a client's `request_id` was logged with, if any: lets the writer
+    /// answer a resent request without applying it again.
+    pub fn seq_of_request(&self, request_id: &str) -> Result<Option<Seq>, StoreError> {
+        let sql = "SELECT seq FROM events WHERE request_id = ?1";
+        query_row(&self.conn, "events: find request", sql, [request_id], |row| row.get(0))
+    }
+
     /// The seq of the newest entry, `Seq(0)` if the log is empty.
     pub fn last_seq(&self) -> Result<Seq, StoreError> {
         last_seq(&self.conn)
