@@ -6,9 +6,12 @@
 mod caller;
 mod error;
 mod history;
+mod node_link;
 mod params;
 mod query;
+mod resources;
 mod timestamp;
+mod topology;
 mod view;
 
 pub use caller::Caller;
@@ -18,3 +21,11 @@ pub use params::Params;
 pub use query::{Query, QueryError};
 pub use timestamp::Timestamp;
 pub use view::{EdgeView, VertexView, View, ViewError};
+
+/// The pure handlers, for callers that want an answer without HTTP.
+pub mod handlers {
+    pub use super::resources::{
+        count as resource_count, list as resource_list, show as resource_show,
+    };
+    pub use super::topology::topology;
+}
