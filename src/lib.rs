@@ -17,4 +17,5 @@ pub mod graph;
 pub mod runner;
 pub mod scenario;
 pub mod store;
+pub mod service;
 pub mod template;
