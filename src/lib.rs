@@ -9,6 +9,7 @@
 pub mod action;
 pub mod check;
 pub mod compile;
+pub mod datasource;
 pub mod condition;
 pub mod diagnostic;
 pub mod engine;

@@ -65,6 +65,9 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Serve the Vitrage API v1 (with no flags: the shipped templates and a demo cloud,
+    /// state in ./causeway-data, on 127.0.0.1:8999).
+    Serve(ServeArgs),
     /// Compile templates to Datalog rules.
     Compile {
         /// What to print.
@@ -73,6 +76,42 @@ enum Command {
         #[command(flatten)]
         set: SetArgs,
     },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address to listen on (a non-loopback one needs --auth-token or --insecure).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Where the state is kept.
+    #[arg(long = "data-dir", value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Templates to start an empty data directory with (default: the shipped ones).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+    /// Topology to start an empty data directory with: Vitrage static datasource YAML or
+    /// scenario JSON (repeatable; default: the demo cloud).
+    #[arg(long, value_name = "FILE")]
+    topology: Vec<PathBuf>,
+    /// A TOML file with the same keys (listen, data_dir, templates, topology, auth_token,
+    /// insecure, body_limit); flags win.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// The token every request must carry in X-Auth-Token.
+    #[arg(long = "auth-token")]
+    auth_token: Option<String>,
+    /// Serve a non-loopback address without a token.
+    #[arg(long)]
+    insecure: bool,
+    /// Log format.
+    #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -117,6 +156,48 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
     }
 }
 
+fn serve(args: ServeArgs) -> Result<ExitCode, String> {
+    use causeway::service::serve::ServeConfig;
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            toml::from_str::<ServeConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => ServeConfig::default(),
+    };
+    if let Some(listen) = args.listen {
+        config.listen = listen;
+    }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if args.templates.is_some() {
+        config.templates = args.templates;
+    }
+    if !args.topology.is_empty() {
+        config.topology = args.topology;
+    }
+    if args.auth_token.is_some() {
+        config.auth_token = args.auth_token;
+    }
+    config.insecure |= args.insecure;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match args.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => logs.init(),
+    }
+    // HTTPS for webhooks and Mistral: ring, which builds without cmake.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(causeway::service::serve::run(config)).map_err(|e| e.to_string())?;
+    Ok(ExitCode::SUCCESS)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
@@ -146,6 +227,7 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             let ok = result.files.iter().all(|f| f.ok());
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
+        Command::Serve(args) => serve(args),
         Command::Run { templates, scenario, out, explain, stats } => {
             run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref())
         }

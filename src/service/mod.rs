@@ -4,12 +4,15 @@
 //! it without touching the runner.
 
 mod caller;
+pub mod core;
 mod error;
 mod history;
 mod node_link;
 mod params;
+pub mod publish;
 mod query;
 mod resources;
+pub mod templates;
 mod timestamp;
 mod topology;
 mod view;
