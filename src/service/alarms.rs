@@ -123,53 +123,29 @@ fn active_rows(view: &View) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::testing::{ids, vertex, vertex_with, view as build};
     use crate::service::view::VertexView;
 
     fn alarm(id: &str, severity: &str, start: &str, extra: Value) -> VertexView {
-        let mut props = json!({
+        let props = json!({
             "vitrage_id": id, "vitrage_category": "ALARM", "vitrage_type": "zabbix", "name": id,
             "vitrage_operational_severity": severity, "start_timestamp": start
         });
-        if let (Some(props), Some(extra)) = (props.as_object_mut(), extra.as_object()) {
-            props.extend(extra.clone());
-        }
-        VertexView { props: props.as_object().cloned().unwrap_or_default() }
+        vertex_with(props, extra)
     }
 
     fn view() -> View {
-        View::new(
-            1,
+        let at = |second: u32| format!("2026-01-01 10:00:0{second}+00:00");
+        build(
             vec![
-                alarm(
-                    "z2",
-                    "CRITICAL",
-                    "2026-01-01 10:00:02+00:00",
-                    json!({"vitrage_resource_id": "host"}),
-                ),
-                alarm("z1", "WARNING", "2026-01-01 10:00:01+00:00", json!({"project_id": "p1"})),
-                alarm(
-                    "gone",
-                    "CRITICAL",
-                    "2026-01-01 09:00:00+00:00",
-                    json!({"vitrage_is_deleted": true}),
-                ),
-                alarm("other", "SEVERE", "2026-01-01 10:00:03+00:00", json!({"project_id": "p2"})),
-                VertexView {
-                    props: json!({"vitrage_id": "host", "vitrage_category": "RESOURCE"})
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default(),
-                },
+                alarm("z2", "CRITICAL", &at(2), json!({"vitrage_resource_id": "host"})),
+                alarm("z1", "WARNING", &at(1), json!({"project_id": "p1"})),
+                alarm("gone", "CRITICAL", &at(0), json!({"vitrage_is_deleted": true})),
+                alarm("other", "SEVERE", &at(3), json!({"project_id": "p2"})),
+                vertex(json!({"vitrage_id": "host", "vitrage_category": "RESOURCE"})),
             ],
             vec![],
         )
-        .expect("valid view")
-    }
-
-    fn ids(value: &Value) -> Vec<&str> {
-        value
-            .as_array()
-            .map_or_else(Vec::new, |a| a.iter().filter_map(|r| r["vitrage_id"].as_str()).collect())
     }
 
     #[test]

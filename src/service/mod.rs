@@ -13,6 +13,8 @@ mod paging;
 mod params;
 mod query;
 mod rca;
+#[cfg(test)]
+mod testing;
 mod resources;
 mod timestamp;
 mod topology;

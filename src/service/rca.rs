@@ -95,49 +95,27 @@ fn is_deleted(props: &serde_json::Map<String, Value>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::view::{EdgeView, VertexView};
-    use serde_json::Map;
+    use crate::service::testing::{edge, ids, vertex, vertex_with, view as build};
 
-    /// nic → host-down → vm-down-a, host-down → vm-down-b (project p2); an unrelated alarm.
+    /// nic → host → vm-a, host → vm-b (whose resource is p2's); an unrelated alarm; a resource.
     fn view() -> View {
         let alarm = |id: &str, extra: Value| {
-            let mut props =
-                json!({"vitrage_id": id, "vitrage_category": "ALARM", "id": id, "name": id});
-            if let (Some(p), Some(e)) = (props.as_object_mut(), extra.as_object()) {
-                p.extend(e.clone());
-            }
-            VertexView { props: props.as_object().cloned().unwrap_or_default() }
+            vertex_with(
+                json!({"vitrage_id": id, "vitrage_category": "ALARM", "id": id, "name": id}),
+                extra,
+            )
         };
-        let causes = |source, target| EdgeView {
-            source,
-            target,
-            relationship_type: CAUSES.into(),
-            props: Map::new(),
-        };
-        View::new(
-            1,
+        build(
             vec![
                 alarm("vm-a", json!({})),
                 alarm("nic", json!({})),
                 alarm("host", json!({})),
                 alarm("vm-b", json!({"vitrage_resource_project_id": "p2"})),
                 alarm("other", json!({})),
-                VertexView {
-                    props: json!({"vitrage_id": "r", "vitrage_category": "RESOURCE"})
-                        .as_object()
-                        .cloned()
-                        .unwrap_or_default(),
-                },
+                vertex(json!({"vitrage_id": "r", "vitrage_category": "RESOURCE"})),
             ],
-            vec![causes(1, 2), causes(2, 0), causes(2, 3)],
+            vec![edge(1, 2, CAUSES), edge(2, 0, CAUSES), edge(2, 3, CAUSES)],
         )
-        .expect("valid view")
-    }
-
-    fn ids(data: &Value) -> Vec<&str> {
-        data["nodes"]
-            .as_array()
-            .map_or_else(Vec::new, |n| n.iter().filter_map(|v| v["vitrage_id"].as_str()).collect())
     }
 
     #[test]
