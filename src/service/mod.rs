@@ -1,21 +1,48 @@
 //! The HTTP service: Vitrage's API v1 for python-vitrageclient, read side.
 //!
-//! The evaluation task (the only writer) publishes a [`View`] after each batch; handlers read
-//! it without touching the runner.
+//! Every handler is a pure function of a published [`View`] (or alarm history), the [`Caller`]
+//! and the request's [`Params`], returning `Result<serde_json::Value, ApiError>`; the axum glue in
+//! `routes` only extracts, calls and serializes. The evaluation task (the only writer) holds the
+//! `watch::Sender<Arc<View>>` and publishes a new view after each batch.
+//!
+//! ```no_run
+//! use causeway::service::{self, AppState, NoHistory, ServiceConfig, View};
+//! use std::sync::Arc;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let (publish, view) = tokio::sync::watch::channel(Arc::new(View::empty()));
+//! let state = AppState::new(view, Arc::new(NoHistory), ServiceConfig::default());
+//! // The evaluation task keeps `publish` and sends a new `Arc<View>` after each batch.
+//! # drop(publish);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8999").await?;
+//! axum::serve(listener, service::make_service(state)).await
+//! # }
+//! ```
+//!
+//! More routes (template writes, events, webhooks, topology push, Mistral executions, the web
+//! page) are added in [`app`], merged into [`vitrage_routes`] before [`layered`] wraps them
+//! (`layered(vitrage_routes().merge(events::routes()), state)`), so they share authentication,
+//! the JSON error body, the body limit and tracing. axum merges path by path: another router may
+//! add `PUT /v1/template` beside `GET /v1/template/versions`; the same method on the same path
+//! twice panics when the router is built. A route merged after `layered` gets none of the layers.
+//! Handlers that need more than reads add fields to [`AppState`] (e.g. the evaluation task's
+//! command sender).
 
 mod alarms;
 mod caller;
 mod error;
 mod history;
+mod layers;
 mod misc;
 mod node_link;
 mod paging;
 mod params;
 mod query;
 mod rca;
+mod resources;
+mod routes;
 #[cfg(test)]
 mod testing;
-mod resources;
 mod timestamp;
 mod topology;
 mod view;
@@ -26,10 +53,11 @@ pub use history::{AlarmHistory, AlarmRecord, NoHistory};
 pub use misc::ServiceInfo;
 pub use params::Params;
 pub use query::{Query, QueryError};
+pub use routes::vitrage_routes;
 pub use timestamp::Timestamp;
 pub use view::{EdgeView, VertexView, View, ViewError};
 
-/// The pure handlers, for callers that want an answer without HTTP.
+/// The pure handlers, for callers that want an answer without HTTP (tests, the web page).
 pub mod handlers {
     pub use super::alarms::{
         count as alarm_count, history as alarm_history, history_since as alarm_history_since,
@@ -41,4 +69,95 @@ pub mod handlers {
         count as resource_count, list as resource_list, show as resource_show,
     };
     pub use super::topology::topology;
+}
+
+use axum::Router;
+use axum::extract::Request;
+use std::sync::Arc;
+use tokio::sync::watch;
+use tower_http::normalize_path::NormalizePath;
+
+/// Default request body limit: 16 MiB, room for a directory of templates.
+pub const DEFAULT_BODY_LIMIT: usize = 16 * 1024 * 1024;
+
+/// Settings of the HTTP layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceConfig {
+    /// Largest request body accepted; larger ones get 413 with the JSON error body.
+    pub body_limit: usize,
+    /// When set, every request except `GET /` and `/healthcheck` must carry
+    /// `X-Auth-Token: <token>` (what the client's `--os-auth-type admin_token --os-token` sends),
+    /// else 401. `None` is Vitrage's noauth mode.
+    pub auth_token: Option<String>,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> ServiceConfig {
+        ServiceConfig { body_limit: DEFAULT_BODY_LIMIT, auth_token: None }
+    }
+}
+
+/// What every handler can reach. Cloning is cheap (a watch receiver and `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    /// The latest published view; the evaluation task holds the sender.
+    pub view: watch::Receiver<Arc<View>>,
+    /// Alarm history, ended alarms included; the store provides it.
+    pub history: Arc<dyn AlarmHistory>,
+    /// HTTP settings.
+    pub config: Arc<ServiceConfig>,
+    /// This process as `/v1/service/` reports it.
+    pub info: Arc<ServiceInfo>,
+}
+
+impl AppState {
+    /// State for a fresh process.
+    pub fn new(
+        view: watch::Receiver<Arc<View>>,
+        history: Arc<dyn AlarmHistory>,
+        config: ServiceConfig,
+    ) -> AppState {
+        AppState { view, history, config: Arc::new(config), info: Arc::new(ServiceInfo::current()) }
+    }
+
+    /// The view as published now. The `Arc` is cloned and the channel's lock released at once,
+    /// so a long read never delays the next publication.
+    pub fn current_view(&self) -> Arc<View> {
+        self.view.borrow().clone()
+    }
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("generation", &self.current_view().generation)
+            .field("config", &self.config)
+            .field("info", &self.info)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The whole application: every route, with the shared layers. Routes match exact paths; wrap it
+/// with [`service`] so that `/v1/alarm/` and `/v1/alarm` both work.
+pub fn app(state: AppState) -> Router {
+    layered(vitrage_routes(), state)
+}
+
+/// Wraps routes with what every route shares: the auth token check, the body limit, the JSON
+/// error body for every 4xx and 5xx (axum's own rejections, unknown paths and wrong methods
+/// included), a panic guard and request tracing.
+pub fn layered(routes: Router<AppState>, state: AppState) -> Router {
+    layers::wrap(routes, state)
+}
+
+/// [`app`] behind trailing-slash normalisation. python-vitrageclient asks for `v1/alarm/` but
+/// `v1/alarm/<id>`; pecan takes both, axum matches exactly, and a layer inside the router runs
+/// after routing, so the normalisation must wrap the router as a service.
+pub fn service(state: AppState) -> NormalizePath<Router> {
+    NormalizePath::trim_trailing_slash(app(state))
+}
+
+/// [`service`] ready for `axum::serve`.
+pub fn make_service(state: AppState) -> axum::routing::IntoMakeService<NormalizePath<Router>> {
+    axum::ServiceExt::<Request>::into_make_service(service(state))
 }
