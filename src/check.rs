@@ -102,7 +102,10 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
                 let own;
                 let ctx = match options.file_params.get(&input.file) {
                     Some(p) => {
-                        own = Context { def_templates: ctx.def_templates.clone(), params: Some(p.clone()) };
+                        own = Context {
+                            def_templates: ctx.def_templates.clone(),
+                            params: Some(p.clone()),
+                        };
                         &own
                     }
                     None => &ctx,

@@ -9,14 +9,14 @@
 pub mod action;
 pub mod check;
 pub mod compile;
-pub mod datasource;
 pub mod condition;
+pub mod datasource;
 pub mod diagnostic;
 pub mod engine;
 pub mod generate;
 pub mod graph;
 pub mod runner;
 pub mod scenario;
-pub mod store;
 pub mod service;
+pub mod store;
 pub mod template;

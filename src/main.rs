@@ -160,7 +160,8 @@ fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     use causeway::service::serve::ServeConfig;
     let mut config = match &args.config {
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
             toml::from_str::<ServeConfig>(&text).map_err(|e| format!("{}: {e}", path.display()))?
         }
         None => ServeConfig::default(),

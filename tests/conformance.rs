@@ -41,6 +41,7 @@ fn code_of(dir: &Path, entry: &Value, params: Option<Params>) -> (u32, String) {
         def_templates: def_templates(dir),
         params,
         vitrage_validate: true,
+        ..Options::default()
     };
     let result = check_set(&[input(dir, path)], &options);
     match &result.files[0].error {

@@ -53,6 +53,7 @@ fn answer_in(set: &Path, entry: &Value) -> (u32, String) {
         },
         params,
         vitrage_validate: true,
+        ..Options::default()
     };
     let result = check_set(&[read(&set.join(path), path)], &options);
     match &result.files[0].error {

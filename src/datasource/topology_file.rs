@@ -52,7 +52,10 @@ fn scalar(v: &Value) -> Option<String> {
 
 fn static_changes(doc: &Value) -> Result<Vec<Change>, String> {
     let defs = doc.get("definitions").ok_or("definitions: required")?;
-    let entities = defs.get("entities").and_then(Value::as_array).ok_or("definitions.entities: a list is required")?;
+    let entities = defs
+        .get("entities")
+        .and_then(Value::as_array)
+        .ok_or("definitions.entities: a list is required")?;
     let relationships = defs
         .get("relationships")
         .and_then(Value::as_array)
@@ -70,7 +73,9 @@ fn static_changes(doc: &Value) -> Result<Vec<Change>, String> {
         }
         let mut properties = BTreeMap::new();
         for (k, v) in e.as_object().into_iter().flatten() {
-            if matches!(k.as_str(), "static_id" | "type" | "id" | "name" | "state") || is_reserved_property(k) {
+            if matches!(k.as_str(), "static_id" | "type" | "id" | "name" | "state")
+                || is_reserved_property(k)
+            {
                 continue;
             }
             properties.insert(k.clone(), Value::String(scalar(v).unwrap_or_else(|| v.to_string())));
@@ -84,8 +89,15 @@ fn static_changes(doc: &Value) -> Result<Vec<Change>, String> {
             let sid = r.get(k).and_then(scalar).ok_or(format!("{place}.{k}: required"))?;
             ids.get(&sid).cloned().ok_or(format!("{place}.{k}: no entity with static_id {sid:?}"))
         };
-        let label = r.get("relationship_type").and_then(scalar).ok_or(format!("{place}.relationship_type: required"))?;
-        out.push(Change::AddEdge { source: end("source")?, target: end("target")?, relationship_type: label });
+        let label = r
+            .get("relationship_type")
+            .and_then(scalar)
+            .ok_or(format!("{place}.relationship_type: required"))?;
+        out.push(Change::AddEdge {
+            source: end("source")?,
+            target: end("target")?,
+            relationship_type: label,
+        });
     }
     Ok(out)
 }
@@ -100,9 +112,13 @@ mod tests {
         let changes = changes("static.yaml", text).expect("valid");
         assert_eq!(changes.len(), 3);
         let Change::AddResource { resource } = &changes[0] else { panic!("{changes:?}") };
-        assert_eq!((resource.id.as_str(), resource.properties["purpose"].as_str()), ("12345", Some("CI")));
+        assert_eq!(
+            (resource.id.as_str(), resource.properties["purpose"].as_str()),
+            ("12345", Some("CI"))
+        );
         assert_eq!(changes[2].edge().map(|(e, _)| e.target), Some("compute-1".to_string()));
-        let e = super::changes("bad.yaml", "definitions:\n  entities: []\n").expect_err("no relationships");
+        let e = super::changes("bad.yaml", "definitions:\n  entities: []\n")
+            .expect_err("no relationships");
         assert!(e.message.contains("relationships"), "{e}");
     }
 }

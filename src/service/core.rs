@@ -158,7 +158,8 @@ impl Core {
     /// Opens the store, replays its log (or, when it is empty, records `initial` as its first
     /// entries) and returns the task ready to run, with the channels readers use.
     pub fn start(store: Store, initial: Initial) -> Result<(Core, Channels), CoreError> {
-        let runner = Runner::new(RuleSetDefault::empty()).map_err(|e| CoreError::Store(e.to_string()))?;
+        let runner =
+            Runner::new(RuleSetDefault::empty()).map_err(|e| CoreError::Store(e.to_string()))?;
         let (view, view_rx) = watch::channel(Arc::new(View::empty()));
         let (template_tx, templates_rx) = watch::channel(Arc::new(Vec::new()));
         let (notifications, _) = broadcast::channel(4096);
@@ -194,12 +195,8 @@ impl Core {
             core.replay()?;
         }
         core.publish();
-        let channels = Channels {
-            view: view_rx,
-            templates: templates_rx,
-            notifications,
-            outbox: outbox_rx,
-        };
+        let channels =
+            Channels { view: view_rx, templates: templates_rx, notifications, outbox: outbox_rx };
         Ok((core, channels))
     }
 
@@ -274,9 +271,13 @@ impl Core {
                 }
                 _ => {}
             }
-            if accepted.iter().any(|a: &Accepted| a.request_id.is_some() && a.request_id == r.request_id) {
+            if accepted
+                .iter()
+                .any(|a: &Accepted| a.request_id.is_some() && a.request_id == r.request_id)
+            {
                 // The same request twice in one batch: the first is applied.
-                let _ = r.reply.send(Err(CoreError::Store("request resent before its answer".into())));
+                let _ =
+                    r.reply.send(Err(CoreError::Store("request resent before its answer".into())));
                 continue;
             }
             match self.runner.stage(&r.changes) {
@@ -332,7 +333,12 @@ impl Core {
     }
 
     /// Writes a batch's entries with the outbox requests and alarm history it produced.
-    fn commit(&mut self, entries: &[NewEntry], outcome: &Outcome, at: &Timestamp) -> Result<Vec<Seq>, CoreError> {
+    fn commit(
+        &mut self,
+        entries: &[NewEntry],
+        outcome: &Outcome,
+        at: &Timestamp,
+    ) -> Result<Vec<Seq>, CoreError> {
         let graph = self.runner.graph();
         let stamps = {
             let mut s = self.stamps.clone();
@@ -387,7 +393,11 @@ impl Core {
         Ok(self.templates.iter().filter(|t| added.contains(&t.uuid)).cloned().collect())
     }
 
-    fn delete_templates(&mut self, ids: &[String], at: &Timestamp) -> Result<Vec<StoredTemplate>, CoreError> {
+    fn delete_templates(
+        &mut self,
+        ids: &[String],
+        at: &Timestamp,
+    ) -> Result<Vec<StoredTemplate>, CoreError> {
         let mut gone = Vec::new();
         for id in ids {
             let found: Vec<StoredTemplate> =
@@ -397,13 +407,22 @@ impl Core {
             }
             gone.extend(found);
         }
-        let set = self.templates.iter().filter(|t| !gone.iter().any(|g| g.uuid == t.uuid)).cloned().collect();
+        let set = self
+            .templates
+            .iter()
+            .filter(|t| !gone.iter().any(|g| g.uuid == t.uuid))
+            .cloned()
+            .collect();
         self.change_templates(set, at)?;
         Ok(gone)
     }
 
     /// Makes `set` the template set: compiled whole, evaluated over the graph, logged.
-    fn change_templates(&mut self, mut set: Vec<StoredTemplate>, at: &Timestamp) -> Result<(), CoreError> {
+    fn change_templates(
+        &mut self,
+        mut set: Vec<StoredTemplate>,
+        at: &Timestamp,
+    ) -> Result<(), CoreError> {
         let rules = templates::compile(&mut set);
         self.batch += 1;
         let outcome = match self.runner.replace_rules(rules) {
@@ -542,7 +561,7 @@ fn write_effects(
         txn.insert_outbox(&outbox_request(graph, m, at))?;
     }
     for &v in &outcome.alarms_activated {
-        let props = publish::vertex_props(graph, stamps, v);
+        let props = publish::alarm_props(graph, stamps, v);
         txn.alarm_started(&publish::vitrage_id(graph, v), &Json::Object(props), at)?;
     }
     for &v in &outcome.alarms_deactivated {
@@ -552,11 +571,17 @@ fn write_effects(
 }
 
 /// The outbox row of an automatic workflow request.
-pub fn outbox_request(graph: &crate::graph::Graph, m: &MistralRequest, at: &Timestamp) -> OutboxRequest {
+pub fn outbox_request(
+    graph: &crate::graph::Graph,
+    m: &MistralRequest,
+    at: &Timestamp,
+) -> OutboxRequest {
     let resource_ids = m
         .bound
         .iter()
-        .filter(|&&v| graph.vertex(v).is_some_and(|x| x.category() == crate::graph::Category::Resource))
+        .filter(|&&v| {
+            graph.vertex(v).is_some_and(|x| x.category() == crate::graph::Category::Resource)
+        })
         .map(|&v| publish::vitrage_id(graph, v))
         .collect();
     OutboxRequest {
@@ -573,10 +598,14 @@ pub fn outbox_request(graph: &crate::graph::Graph, m: &MistralRequest, at: &Time
 }
 
 /// Vitrage's notifications for what `outcome` did to alarms.
-fn notifications(graph: &crate::graph::Graph, stamps: &Stamps, outcome: &Outcome) -> Vec<Notification> {
+fn notifications(
+    graph: &crate::graph::Graph,
+    stamps: &Stamps,
+    outcome: &Outcome,
+) -> Vec<Notification> {
     let mut out = Vec::new();
     let mut push = |v, suffix: &str| {
-        let payload = Json::Object(publish::vertex_props(graph, stamps, v));
+        let payload = Json::Object(publish::alarm_props(graph, stamps, v));
         let deduced = payload["vitrage_type"] == "vitrage";
         let (alarm, deduced_type) = match suffix {
             "activate" => ("vitrage.alarm.activate", "vitrage.deduced_alarm.activate"),

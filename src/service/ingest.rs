@@ -10,10 +10,10 @@
 //! the `Idempotency-Key` header) makes a resend after a lost answer harmless: the answer is
 //! `{"seq": N, "duplicate": true}` and nothing is applied twice.
 
+use super::AppState;
 use super::core::{Ack, Command, CoreError};
 use super::error::ApiError;
 use super::params::Params;
-use super::AppState;
 use crate::runner::Change;
 use crate::scenario::{Alarm, AlarmType};
 use axum::extract::State;
@@ -28,17 +28,20 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/v1/causeway/changes", post(push)).route("/v1/event", post(event))
 }
 
-async fn push(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Result<Json<Value>, ApiError> {
+async fn push(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     let changes = params
         .get("changes")
         .cloned()
         .ok_or_else(|| ApiError::bad_request("Missing mandatory field: changes"))?;
     let changes: Vec<Change> = serde_json::from_value(changes)
         .map_err(|e| ApiError::bad_request(format!("Invalid changes: {e}")))?;
-    let request_id = params
-        .string("request_id")?
-        .map(str::to_string)
-        .or_else(|| headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string));
+    let request_id = params.string("request_id")?.map(str::to_string).or_else(|| {
+        headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string)
+    });
     let ack = submit(&state, "push", request_id, changes).await?;
     Ok(Json(json!({"seq": ack.seq.0, "duplicate": ack.duplicate})))
 }
@@ -79,7 +82,11 @@ pub fn refusal(e: CoreError) -> ApiError {
 /// raises or clears the doctor alarm named by the event type on the `nova.host` whose id is
 /// the hostname; other event types are accepted and dropped, as Vitrage drops events no
 /// datasource listens to.
-async fn event(State(state): State<AppState>, headers: HeaderMap, params: Params) -> Result<Json<Value>, ApiError> {
+async fn event(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     let alertmanager = headers
         .get("user-agent")
         .and_then(|v| v.to_str().ok())
@@ -113,7 +120,9 @@ async fn event(State(state): State<AppState>, headers: HeaderMap, params: Params
     let change = match status.to_ascii_lowercase().as_str() {
         "down" => Change::RaiseAlarm { alarm },
         "up" => Change::ClearAlarm { alarm },
-        other => return Err(ApiError::bad_request(format!("Invalid status {other:?}: down or up"))),
+        other => {
+            return Err(ApiError::bad_request(format!("Invalid status {other:?}: down or up")));
+        }
     };
     match submit(&state, "event", None, vec![change]).await {
         Ok(_) => Ok(Json(Value::Null)),

@@ -159,33 +159,17 @@ fn build(nodes: &[Value], children: &[Vec<usize>], root: usize) -> Map<String, V
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::view::{EdgeView, VertexView};
+    use crate::service::testing::{edge, vertex, view as build};
 
     fn view() -> View {
-        let vertex = |id: &str, own: Option<&str>| {
-            let mut props = Map::new();
-            props.insert("vitrage_id".into(), json!(id));
-            if let Some(own) = own {
-                props.insert("id".into(), json!(own));
-            }
-            VertexView { props }
-        };
-        let edge = |source, target, label: &str| EdgeView {
-            source,
-            target,
-            relationship_type: label.into(),
-            props: Map::new(),
-        };
-        View::new(
-            1,
+        build(
             vec![
-                vertex("c", Some("OpenStack Cluster")),
-                vertex("h", Some("host-1")),
-                vertex("x", None),
+                vertex(json!({"vitrage_id": "c", "id": "OpenStack Cluster"})),
+                vertex(json!({"vitrage_id": "h", "id": "host-1"})),
+                vertex(json!({"vitrage_id": "x"})),
             ],
             vec![edge(1, 2, "contains"), edge(0, 1, "contains")],
         )
-        .expect("valid view")
     }
 
     #[test]

@@ -109,6 +109,24 @@ pub fn view(graph: &Graph, stamps: &Stamps, generation: u64) -> View {
     View::new(generation, vertices, edges).unwrap_or_else(|_| View::empty())
 }
 
+/// The property dict of alarm `v` as the API lists it: [`vertex_props`], with
+/// `vitrage_resource_id` the `vitrage_id` of the resource it is on (the graph keeps the
+/// resource's own id there).
+pub fn alarm_props(graph: &Graph, stamps: &Stamps, v: VertexId) -> Map<String, Json> {
+    let mut props = vertex_props(graph, stamps, v);
+    if let Some(resource) = graph.out_neighbours(v, Label::ON).next() {
+        props.insert("vitrage_resource_id".into(), Json::String(vitrage_id(graph, resource)));
+        let project = graph
+            .vertex(resource)
+            .and_then(|r| graph.interner().get("project_id").and_then(|k| r.get_str(k)))
+            .map(|p| Json::String(graph.resolve(p).to_string()));
+        if let Some(p) = project {
+            props.insert("vitrage_resource_project_id".into(), p);
+        }
+    }
+    props
+}
+
 /// The property dict Vitrage shows for vertex `v`.
 pub fn vertex_props(graph: &Graph, stamps: &Stamps, v: VertexId) -> Map<String, Json> {
     let mut props = Map::new();

@@ -99,31 +99,28 @@ fn scoped_query(caller: &Caller, params: &Params) -> Result<Value, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::view::VertexView;
+    use crate::service::testing::{ids, vertex, view};
 
     fn cloud() -> View {
-        let v = |props: Value| VertexView { props: props.as_object().cloned().unwrap_or_default() };
-        View::new(
-            1,
+        let resource = |id: &str, kind: &str, extra: Value| {
+            let props =
+                json!({"vitrage_id": id, "vitrage_category": "RESOURCE", "vitrage_type": kind});
+            crate::service::testing::vertex_with(props, extra)
+        };
+        view(
             vec![
-                v(json!({"vitrage_id": "h1", "vitrage_category": "RESOURCE", "vitrage_type": "nova.host", "id": "host-1"})),
-                v(json!({"vitrage_id": "h2", "vitrage_category": "RESOURCE", "vitrage_type": "nova.host", "id": "host-2",
-                         "vitrage_is_placeholder": true})),
-                v(json!({"vitrage_id": "i1", "vitrage_category": "RESOURCE", "vitrage_type": "nova.instance",
-                         "id": "vm-1", "project_id": "p1"})),
-                v(json!({"vitrage_id": "i2", "vitrage_category": "RESOURCE", "vitrage_type": "nova.instance",
-                         "id": "vm-2", "project_id": "p2"})),
-                v(json!({"vitrage_id": "a1", "vitrage_category": "ALARM", "vitrage_type": "zabbix", "id": "z"})),
+                resource("h1", "nova.host", json!({"id": "host-1"})),
+                resource(
+                    "h2",
+                    "nova.host",
+                    json!({"id": "host-2", "vitrage_is_placeholder": true}),
+                ),
+                resource("i1", "nova.instance", json!({"id": "vm-1", "project_id": "p1"})),
+                resource("i2", "nova.instance", json!({"id": "vm-2", "project_id": "p2"})),
+                vertex(json!({"vitrage_id": "a1", "vitrage_category": "ALARM", "id": "z"})),
             ],
             vec![],
         )
-        .expect("valid view")
-    }
-
-    fn ids(value: &Value) -> Vec<&str> {
-        value
-            .as_array()
-            .map_or_else(Vec::new, |a| a.iter().filter_map(|r| r["vitrage_id"].as_str()).collect())
     }
 
     #[test]

@@ -106,10 +106,15 @@ pub fn initial(config: &ServeConfig) -> Result<Initial, ServeError> {
     let templates = match &config.templates {
         None => SHIPPED
             .iter()
-            .map(|(file, text)| NewTemplate { file: (*file).into(), text: (*text).into(), params: None })
+            .map(|(file, text)| NewTemplate {
+                file: (*file).into(),
+                text: (*text).into(),
+                params: None,
+            })
             .collect(),
         Some(dir) => {
-            let entries = std::fs::read_dir(dir).map_err(|source| ServeError::Read { path: dir.clone(), source })?;
+            let entries = std::fs::read_dir(dir)
+                .map_err(|source| ServeError::Read { path: dir.clone(), source })?;
             let mut files: Vec<PathBuf> = entries
                 .filter_map(Result::ok)
                 .map(|e| e.path())
@@ -118,7 +123,9 @@ pub fn initial(config: &ServeConfig) -> Result<Initial, ServeError> {
             files.sort();
             files
                 .iter()
-                .map(|p| Ok(NewTemplate { file: p.display().to_string(), text: read(p)?, params: None }))
+                .map(|p| {
+                    Ok(NewTemplate { file: p.display().to_string(), text: read(p)?, params: None })
+                })
                 .collect::<Result<_, ServeError>>()?
         }
     };
@@ -139,8 +146,18 @@ impl AlarmHistory for StoreHistory {
     fn alarm_records(&self, _since: Option<super::Timestamp>) -> Result<Vec<AlarmRecord>, String> {
         let reader = Reader::open(&self.0).map_err(|e| e.to_string())?;
         let records = reader.history(&HistoryQuery::default()).map_err(|e| e.to_string())?;
-        Ok(records.into_iter().filter_map(super::history::from_store).collect())
+        Ok(records.into_iter().filter_map(from_store).collect())
     }
+}
+
+/// A store row as the API's history record.
+fn from_store(r: crate::store::AlarmRecord) -> Option<AlarmRecord> {
+    let serde_json::Value::Object(alarm) = r.alarm else { return None };
+    Some(AlarmRecord {
+        alarm,
+        start_timestamp: super::Timestamp::parse(r.start.as_str())?,
+        end_timestamp: r.end.and_then(|e| super::Timestamp::parse(e.as_str())),
+    })
 }
 
 /// Runs the service until SIGTERM or Ctrl-C; then stops accepting, lets the evaluation task
@@ -166,15 +183,18 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
         notifications: channels.notifications.clone(),
         data_dir: config.data_dir.clone(),
     };
-    let http = ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
-    let state = AppState::new(channels.view.clone(), Arc::new(StoreHistory(config.data_dir.clone())), http)
-        .with_writer(writer);
+    let http =
+        ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
+    let state =
+        AppState::new(channels.view.clone(), Arc::new(StoreHistory(config.data_dir.clone())), http)
+            .with_writer(writer);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let addr = listener.local_addr().unwrap_or(config.listen);
     announce(addr);
-    let served = axum::serve(listener, super::make_service(state)).with_graceful_shutdown(shutdown()).await;
+    let served =
+        axum::serve(listener, super::make_service(state)).with_graceful_shutdown(shutdown()).await;
     // The state (and with it the commands sender) is gone: the task drains its queue and ends.
     let _ = tokio::task::spawn_blocking(move || evaluation.join()).await;
     tracing::info!("stopped");

@@ -85,9 +85,10 @@ fn template_params(params: &Params) -> Result<Option<TemplateParams>, ApiError> 
 fn template_type(params: &Params) -> Result<Option<TemplateType>, ApiError> {
     match params.string("template_type")? {
         None => Ok(None),
-        Some(t) => serde_json::from_value(json!(t))
-            .map(Some)
-            .map_err(|_| ApiError::bad_request(format!("Unknown template type {t:?}"))),
+        Some("standard") => Ok(Some(TemplateType::Standard)),
+        Some("definition") => Ok(Some(TemplateType::Definition)),
+        Some("equivalence") => Ok(Some(TemplateType::Equivalence)),
+        Some(t) => Err(ApiError::bad_request(format!("Unknown template type {t:?}"))),
     }
 }
 
@@ -100,12 +101,15 @@ async fn validate(params: Params) -> Result<Json<Value>, ApiError> {
         vitrage_validate: true,
         ..Options::default()
     };
-    let inputs: Vec<Input> =
-        new.iter().map(|t| Input { file: t.file.clone(), bytes: t.text.clone().into_bytes() }).collect();
+    let inputs: Vec<Input> = new
+        .iter()
+        .map(|t| Input { file: t.file.clone(), bytes: t.text.clone().into_bytes() })
+        .collect();
     let checked = tokio::task::spawn_blocking(move || check_set(&inputs, &options))
         .await
         .map_err(|_| ApiError::not_found("Failed to validate template(s)."))?;
-    Ok(Json(checked.to_json()))
+    let results: Vec<Value> = checked.files.iter().map(|f| f.to_json()).collect();
+    Ok(Json(json!({"results": results})))
 }
 
 /// `PUT /v1/template`: adds the templates; each is ACTIVE, or ERROR with its message.
@@ -123,7 +127,9 @@ async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value
 async fn delete(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let ids = match params.get("id").or_else(|| params.get("uuid")) {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(items)) => {
+            items.iter().filter_map(Value::as_str).map(str::to_string).collect()
+        }
         _ => return Err(ApiError::bad_request("Missing mandatory field: id")),
     };
     let (reply, answer) = oneshot::channel();

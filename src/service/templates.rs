@@ -24,10 +24,12 @@ pub struct NewTemplate {
 
 /// The set's rules and every template with the status this compile gave it.
 pub fn compile(templates: &mut [StoredTemplate]) -> RuleSet {
-    let input = |t: &StoredTemplate| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() };
+    let input =
+        |t: &StoredTemplate| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() };
     let (defs, rest): (Vec<&StoredTemplate>, Vec<&StoredTemplate>) =
         templates.iter().partition(|t| t.template_type == "definition");
-    let mut options = Options { def_templates: defs.iter().map(|t| input(t)).collect(), ..Options::default() };
+    let mut options =
+        Options { def_templates: defs.iter().map(|t| input(t)).collect(), ..Options::default() };
     for t in templates.iter() {
         if let Some(p) = t.params.as_ref().and_then(params_of) {
             options.file_params.insert(t.uuid.clone(), p);
@@ -37,10 +39,13 @@ pub fn compile(templates: &mut [StoredTemplate]) -> RuleSet {
     let checked = check_set(&inputs, &options);
     for t in templates.iter_mut() {
         let result = checked.files.iter().find(|f| f.file == t.uuid);
-        let error = result.and_then(|f| f.error.as_ref()).filter(|_| t.template_type != "definition");
+        let error =
+            result.and_then(|f| f.error.as_ref()).filter(|_| t.template_type != "definition");
         (t.status, t.status_details) = match error {
             Some(d) => (TemplateStatus::Error, d.message.clone()),
-            None if t.template_type == "equivalence" => (TemplateStatus::Active, "No Validation".into()),
+            None if t.template_type == "equivalence" => {
+                (TemplateStatus::Active, "No Validation".into())
+            }
             None => (TemplateStatus::Active, "Template validation is OK".into()),
         };
     }
@@ -60,10 +65,7 @@ fn params_of(json: &Json) -> Option<Params> {
 pub fn stored(uuid: String, new: &NewTemplate, at: &Timestamp) -> StoredTemplate {
     let doc = crate::template::load(&new.file, new.text.as_bytes()).ok();
     let meta = |key: &str| {
-        doc.as_ref()
-            .and_then(|d| d.get("metadata"))
-            .and_then(|m| m.get(key))
-            .map(|v| v.py_str())
+        doc.as_ref().and_then(|d| d.get("metadata")).and_then(|m| m.get(key)).map(|v| v.py_str())
     };
     let file_name = std::path::Path::new(&new.file)
         .file_name()
@@ -113,7 +115,9 @@ mod tests {
     #[test]
     fn a_template_that_fails_is_kept_as_error_and_the_rest_load() {
         let good = "metadata: {version: 3, name: good, type: standard}\nentities:\n  host: {type: nova.host}\n  vm: {type: nova.instance}\nscenarios:\n  - condition: host [contains] vm\n    actions:\n      - set_state: {target: host, state: SUBOPTIMAL}\n";
-        let bad = good.replace("name: good", "name: bad").replace("host [contains] vm", "host [contains] nothing");
+        let bad = good
+            .replace("name: good", "name: bad")
+            .replace("host [contains] vm", "host [contains] nothing");
         let mut set = vec![template("a", good), template("b", &bad)];
         let rules = compile(&mut set);
         assert_eq!(set[0].status, TemplateStatus::Active);

@@ -267,36 +267,30 @@ fn foreign_alarm(view: &View, caller: &Caller, alarm: usize) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::service::view::{EdgeView, VertexView};
-    use serde_json::Map;
+    use crate::service::testing::{edge as e, ids, vertex, vertex_with, view};
 
     /// cluster → zone → host-1 → vm-a (project p1), host-1 → vm-b (p2); a zabbix alarm on host-1,
     /// a deduced alarm on vm-a.
     fn cloud() -> View {
-        let v = |props: Value| VertexView { props: props.as_object().cloned().unwrap_or_default() };
-        let e = |source, target, label: &str| EdgeView {
-            source,
-            target,
-            relationship_type: label.into(),
-            props: Map::new(),
+        let resource = |vid: &str, kind: &str, id: &str, extra: Value| {
+            let props = json!({"vitrage_id": vid, "vitrage_category": "RESOURCE", "vitrage_type": kind, "id": id});
+            vertex_with(props, extra)
         };
-        let resource = |vid: &str, ty: &str, id: &str| json!({"vitrage_id": vid, "vitrage_category": "RESOURCE", "vitrage_type": ty, "id": id});
-        let mut vm_a = resource("vm-a", "nova.instance", "a");
-        vm_a["project_id"] = json!("p1");
-        let mut vm_b = resource("vm-b", "nova.instance", "b");
-        vm_b["project_id"] = json!("p2");
-        View::new(
-            1,
+        view(
             vec![
-                v(resource("cluster", CLUSTER_TYPE, CLUSTER_ID)),
-                v(resource("zone", "nova.zone", "zone-1")),
-                v(resource("host", "nova.host", "host-1")),
-                v(vm_a),
-                v(vm_b),
-                v(json!({"vitrage_id": "nic", "vitrage_category": "ALARM", "vitrage_type": "zabbix",
-                         "id": "nic-alarm", "name": "NIC down"})),
-                v(json!({"vitrage_id": "deduced", "vitrage_category": "ALARM", "vitrage_type": "vitrage",
-                         "id": "d1", "name": "instance down", "project_id": "p1"})),
+                resource("cluster", CLUSTER_TYPE, CLUSTER_ID, json!({})),
+                resource("zone", "nova.zone", "zone-1", json!({})),
+                resource("host", "nova.host", "host-1", json!({})),
+                resource("vm-a", "nova.instance", "a", json!({"project_id": "p1"})),
+                resource("vm-b", "nova.instance", "b", json!({"project_id": "p2"})),
+                vertex(
+                    json!({"vitrage_id": "nic", "vitrage_category": "ALARM", "vitrage_type": "zabbix",
+                              "id": "nic-alarm", "name": "NIC down"}),
+                ),
+                vertex(
+                    json!({"vitrage_id": "deduced", "vitrage_category": "ALARM", "vitrage_type": "vitrage",
+                              "id": "d1", "name": "instance down", "project_id": "p1"}),
+                ),
             ],
             vec![
                 e(0, 1, "contains"),
@@ -308,16 +302,6 @@ mod tests {
                 e(5, 6, "causes"),
             ],
         )
-        .expect("valid view")
-    }
-
-    fn ids(data: &Value) -> Vec<String> {
-        data["nodes"]
-            .as_array()
-            .map(|nodes| {
-                nodes.iter().filter_map(|n| n["vitrage_id"].as_str().map(str::to_owned)).collect()
-            })
-            .unwrap_or_default()
     }
 
     fn run(caller: &Caller, params: Value) -> Result<Value, ApiError> {

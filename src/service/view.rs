@@ -178,16 +178,8 @@ impl VertexView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::service::testing::{edge, vertex};
     use serde_json::json;
-
-    fn vertex(props: Value) -> VertexView {
-        let Value::Object(props) = props else { panic!("test vertex must be an object") };
-        VertexView { props }
-    }
-
-    fn edge(source: usize, target: usize, label: &str) -> EdgeView {
-        EdgeView { source, target, relationship_type: label.to_owned(), props: Map::new() }
-    }
 
     #[test]
     fn indexes_vertices_and_edges() {

@@ -55,7 +55,7 @@ fn shown(w: &Webhook) -> Value {
 }
 
 fn visible(w: &Webhook, caller: &Caller) -> bool {
-    caller.is_admin || w.project_id.as_deref() == Some(caller.project_id.as_str())
+    caller.may_see_all_tenants || w.project_id == caller.project_id
 }
 
 async fn list(State(state): State<AppState>, caller: Caller) -> Json<Value> {
@@ -79,11 +79,16 @@ async fn show(
 
 /// A dict given as a Python literal or JSON text (the client passes the user's string on).
 fn dict(text: &str) -> Option<Map<String, Value>> {
-    let parse = |t: &str| serde_json::from_str::<Value>(t).ok().and_then(|v| v.as_object().cloned());
+    let parse =
+        |t: &str| serde_json::from_str::<Value>(t).ok().and_then(|v| v.as_object().cloned());
     parse(text).or_else(|| parse(&text.replace('\'', "\"")))
 }
 
-async fn add(State(state): State<AppState>, caller: Caller, params: Params) -> Result<Json<Value>, ApiError> {
+async fn add(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Value>, ApiError> {
     let invalid = |what: &str| ApiError::bad_request(format!("Failed to add webhook: {what}"));
     let url = params
         .string("url")?
@@ -97,15 +102,16 @@ async fn add(State(state): State<AppState>, caller: Caller, params: Params) -> R
     let optional = |key: &str, error: &str| -> Result<Option<Value>, ApiError> {
         match params.string(key)? {
             None | Some("") => Ok(None),
-            Some(text) => dict(text).map(|_| Some(Value::String(text.into()))).ok_or_else(|| invalid(error)),
+            Some(text) => {
+                dict(text).map(|_| Some(Value::String(text.into()))).ok_or_else(|| invalid(error))
+            }
         }
     };
     let headers = optional("headers", "Headers in invalid format")?;
     let regex_filter = optional("regex_filter", "Invalid RegEx")?;
-    if let Some(filter) = regex_filter.as_ref().and_then(Value::as_str).and_then(dict) {
-        if filter.values().any(|p| p.as_str().is_none_or(|p| Pattern::compile(p).is_none())) {
-            return Err(invalid("Invalid RegEx"));
-        }
+    let filter = regex_filter.as_ref().and_then(Value::as_str).and_then(dict).unwrap_or_default();
+    if filter.values().any(|p| p.as_str().is_none_or(|p| Pattern::compile(p).is_none())) {
+        return Err(invalid("Invalid RegEx"));
     }
     let webhook = Webhook {
         id: uuid::Uuid::new_v4().to_string(),
@@ -113,12 +119,17 @@ async fn add(State(state): State<AppState>, caller: Caller, params: Params) -> R
         regex_filter,
         headers,
         created_at: Timestamp::now(),
-        project_id: Some(caller.project_id.clone()),
-        is_admin_webhook: caller.is_admin,
+        project_id: caller.project_id.clone(),
+        is_admin_webhook: caller.may_see_all_tenants,
     };
     let (reply, answer) = oneshot::channel();
     let down = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "vitrage-graph not available");
-    state.writer.commands.send(Command::AddWebhook(webhook.clone(), reply)).await.map_err(|_| down())?;
+    state
+        .writer
+        .commands
+        .send(Command::AddWebhook(webhook.clone(), reply))
+        .await
+        .map_err(|_| down())?;
     answer.await.map_err(|_| down())?.map_err(refusal)?;
     if let Ok(mut hooks) = state.writer.webhooks.write() {
         hooks.push(webhook.clone());
@@ -143,7 +154,12 @@ async fn delete(
     }
     let (reply, answer) = oneshot::channel();
     let down = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "vitrage-graph not available");
-    state.writer.commands.send(Command::DeleteWebhook(id.clone(), reply)).await.map_err(|_| down())?;
+    state
+        .writer
+        .commands
+        .send(Command::DeleteWebhook(id.clone(), reply))
+        .await
+        .map_err(|_| down())?;
     answer.await.map_err(|_| down())?.map_err(refusal)?;
     if let Ok(mut hooks) = state.writer.webhooks.write() {
         hooks.retain(|w| w.id != id);
@@ -202,15 +218,20 @@ async fn post_with_retries(client: &reqwest::Client, hook: &Webhook, body: &Valu
     for attempt in 1..=ATTEMPTS {
         let mut request = client.post(&hook.url).json(body);
         for (k, v) in &headers {
-            request = request.header(k.as_str(), v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            request = request
+                .header(k.as_str(), v.as_str().map_or_else(|| v.to_string(), str::to_string));
         }
         match request.send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(webhook = %hook.id, attempt, "webhook delivered");
                 return;
             }
-            Ok(r) => tracing::warn!(webhook = %hook.id, attempt, status = %r.status(), "webhook refused"),
-            Err(e) => tracing::warn!(webhook = %hook.id, attempt, error = %e, "webhook unreachable"),
+            Ok(r) => {
+                tracing::warn!(webhook = %hook.id, attempt, status = %r.status(), "webhook refused")
+            }
+            Err(e) => {
+                tracing::warn!(webhook = %hook.id, attempt, error = %e, "webhook unreachable")
+            }
         }
         if attempt < ATTEMPTS {
             tokio::time::sleep(delay).await;
