@@ -16,4 +16,5 @@ pub mod generate;
 pub mod graph;
 pub mod runner;
 pub mod scenario;
+pub mod stack;
 pub mod template;

@@ -28,7 +28,7 @@ pub const MAX_CLAUSES: usize = 4096;
 
 /// Converts a condition to DNF; `None` when it would have more than [`MAX_CLAUSES`] clauses.
 pub fn to_dnf(expr: &Expr) -> Option<Dnf> {
-    let clauses = convert(expr, true)?;
+    let clauses = crate::stack::with_stack(|| convert(expr, true))?;
     let mut out: Dnf = Vec::new();
     for clause in clauses {
         let mut lits: Clause = Vec::new();

@@ -133,10 +133,13 @@ pub fn check(
     requested: Option<TemplateType>,
     ctx: &Context,
 ) -> Result<Checked, Diagnostic> {
-    let checked = resolve_type(doc, requested).and_then(|ty| match ty {
-        TemplateType::Standard => standard(file, doc, ctx).map(Checked::Standard),
-        TemplateType::Definition => definition(doc).map(Checked::Definition),
-        TemplateType::Equivalence => equivalence::load(file, doc).map(Checked::Equivalence),
+    // The checks walk the document recursively, as deep as it nests.
+    let checked = crate::stack::with_stack(|| {
+        resolve_type(doc, requested).and_then(|ty| match ty {
+            TemplateType::Standard => standard(file, doc, ctx).map(Checked::Standard),
+            TemplateType::Definition => definition(doc).map(Checked::Definition),
+            TemplateType::Equivalence => equivalence::load(file, doc).map(Checked::Equivalence),
+        })
     });
     checked.map_err(|d| d.in_file(file))
 }

@@ -60,6 +60,11 @@ pub struct YamlError {
     pub pos: Option<Pos>,
 }
 
+/// The deepest nesting of sequences and mappings read. Every walk over a [`Node`] recurses
+/// along it, and templates nest about eight levels; PyYAML reads a few hundred levels before
+/// Python's recursion limit stops it (Vitrage's code 5).
+pub const MAX_DEPTH: usize = 64;
+
 impl Node {
     /// A string node, for values made up by the loader.
     pub fn str(s: impl Into<String>, pos: Pos) -> Node {
@@ -190,16 +195,20 @@ pub fn parse(src: &str) -> Result<Node, YamlError> {
     options.duplicate_keys = DuplicateKeyPolicy::LastWins;
     options.merge_keys = MergeKeyPolicy::AsOrdinary;
     let mut budget = Budget::default();
-    budget.max_depth = 64;
+    budget.max_depth = MAX_DEPTH;
     budget.max_aliases = 10_000;
     budget.max_nodes = 1_000_000;
     options.budget = Some(budget);
-    let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(src, options).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line() as u32, column: l.column() as u32 });
-        let message = e.without_snippet().to_string();
-        YamlError { message: first_line(&message), pos }
-    })?;
-    to_node(raw, src)
+    // Deserializing recurses once per level, with large frames in debug builds.
+    crate::stack::with_stack(|| {
+        let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(src, options).map_err(|e| {
+            let pos =
+                e.location().map(|l| Pos { line: l.line() as u32, column: l.column() as u32 });
+            let message = e.without_snippet().to_string();
+            YamlError { message: first_line(&message), pos }
+        })?;
+        to_node(raw, src)
+    })
 }
 
 /// What PyYAML refuses and serde-saphyr accepts: a tab outside quoted scalars, comments and
