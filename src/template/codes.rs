@@ -118,8 +118,9 @@ pub fn message(code: u32) -> Option<&'static str> {
 pub const NOT_A_MAPPING: u32 = 9000;
 /// A value has a type Vitrage's validator crashes on (a list where a string is used, ...).
 pub const BAD_SHAPE: u32 = 9001;
-/// Nesting past causeway's bounds where Vitrage may still read it: a condition the parser's
-/// stack cannot hold. Conditions past Python's own limits fail with Vitrage's 85 instead.
+/// Nesting past causeway's bounds where Vitrage may still read it: YAML deeper than 64
+/// levels (PyYAML reads a few hundred, then fails with 5), or a condition the parser's stack
+/// cannot hold. Conditions past Python's own limits fail with Vitrage's 85 instead.
 pub const TOO_DEEP: u32 = 9002;
 /// Vitrage's code 100: a v1/v2 relationship without `relationship_type` (Vitrage crashes).
 pub const NO_RELATIONSHIP_TYPE: u32 = 9100;
@@ -220,7 +221,9 @@ pub fn hint(code: u32) -> &'static str {
         BAD_SHAPE => {
             "use a plain string (or the mapping or list the format asks for) at this place"
         }
-        TOO_DEEP => "flatten the nesting: conditions up to 199 brackets around an id",
+        TOO_DEEP => {
+            "flatten the nesting: YAML up to 64 levels deep, conditions up to 199 brackets around an id"
+        }
         NO_RELATIONSHIP_TYPE => {
             "add `relationship_type:` (the edge label, e.g. on, contains, attached)"
         }

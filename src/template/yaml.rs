@@ -58,6 +58,8 @@ pub struct YamlError {
     pub message: String,
     /// Where the parser stopped, when it knows.
     pub pos: Option<Pos>,
+    /// The document nests deeper than [`MAX_DEPTH`]: causeway's bound, not a YAML error.
+    pub too_deep: bool,
 }
 
 /// The deepest nesting of sequences and mappings read. Every walk over a [`Node`] recurses
@@ -204,11 +206,31 @@ pub fn parse(src: &str) -> Result<Node, YamlError> {
         let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(src, options).map_err(|e| {
             let pos =
                 e.location().map(|l| Pos { line: l.line() as u32, column: l.column() as u32 });
-            let message = e.without_snippet().to_string();
-            YamlError { message: first_line(&message), pos }
+            let e = e.without_snippet();
+            if is_too_deep(e) {
+                let message = format!("sequences and mappings nested more than {MAX_DEPTH} deep");
+                return YamlError { message, pos, too_deep: true };
+            }
+            YamlError { message: first_line(&e.to_string()), pos, too_deep: false }
         })?;
         to_node(raw, src)
     })
+}
+
+/// The depth budget, or the scanner's own nesting limit, which a long run of flow brackets
+/// (`[[[[...`) reaches before the budget sees the nodes.
+fn is_too_deep(e: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::granit_parser::ErrorKind;
+    use serde_saphyr::localizer::ExternalMessageSource;
+    match e {
+        serde_saphyr::Error::Budget { breach: BudgetBreach::Depth { .. }, .. } => true,
+        serde_saphyr::Error::ExternalMessage { source, .. } => matches!(
+            source.as_ref(),
+            ExternalMessageSource::Parser(s) if matches!(s.kind(), ErrorKind::RecursionLimitExceeded)
+        ),
+        _ => false,
+    }
 }
 
 /// What PyYAML refuses and serde-saphyr accepts: a tab outside quoted scalars, comments and
@@ -253,6 +275,7 @@ fn pyyaml_refusal(src: &str) -> Option<YamlError> {
                     return Some(YamlError {
                         message: message.into(),
                         pos: Some(at(line[..i].chars().count())),
+                        too_deep: false,
                     });
                 }
                 None if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => {
@@ -260,6 +283,7 @@ fn pyyaml_refusal(src: &str) -> Option<YamlError> {
                     return Some(YamlError {
                         message: message.into(),
                         pos: Some(at(line[..i].chars().count())),
+                        too_deep: false,
                     });
                 }
                 None => {}
@@ -321,6 +345,7 @@ fn to_node(raw: Spanned<Raw>, src: &str) -> Result<Node, YamlError> {
                     return Err(YamlError {
                         message: "while constructing a mapping, found unhashable key".into(),
                         pos: Some(k.pos),
+                        too_deep: false,
                     });
                 }
                 match out.iter_mut().find(|(old, _)| old.value == k.value) {
