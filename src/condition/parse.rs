@@ -4,6 +4,7 @@ use super::{Expr, Term};
 use pest::Parser;
 use pest::iterators::Pair;
 use pest_derive::Parser;
+use std::collections::HashMap;
 
 #[derive(Parser)]
 #[grammar = "../grammar/condition.pest"]
@@ -84,21 +85,19 @@ pub static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock
 /// (so an id such as `x_not` is never taken for the operator `not `), then the operators are
 /// replaced and the result parsed.
 pub fn parse_v3(text: &str) -> Result<Expr, ParseError> {
-    let mut relationships: Vec<(String, Term)> = Vec::new();
+    // The first relationship a symbol stands for wins (`a__b [c] d` and `a [b__c] d` meet).
+    let mut relationships: HashMap<String, Term> = HashMap::new();
     let symbols = RELATIONSHIP.replace_all(text, |c: &regex::Captures<'_>| {
         let symbol = format!("{}__{}__{}", &c[1], &c[2], &c[3]);
         let term =
             Term::Relationship { source: c[1].into(), label: c[2].into(), target: c[3].into() };
-        relationships.push((symbol.clone(), term));
+        relationships.entry(symbol.clone()).or_insert(term);
         symbol
     });
     crate::stack::with_stack(|| {
         let expr = parse(Rule::v2_condition, &normalize(&symbols))?;
         Ok(map_terms(expr, &|t| match t {
-            Term::Id(id) => relationships
-                .iter()
-                .find(|(s, _)| *s == id)
-                .map_or(Term::Id(id), |(_, r)| r.clone()),
+            Term::Id(id) => relationships.get(&id).cloned().unwrap_or(Term::Id(id)),
             other => other,
         }))
     })
