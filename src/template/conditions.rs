@@ -6,7 +6,7 @@ use super::yaml::{Node, Pos};
 use crate::condition::{
     self, Dnf, Expr, ParseError, ParseErrorKind, Term, is_reserved_name, to_dnf,
 };
-use crate::diagnostic::{Diagnostic, Stage};
+use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -31,7 +31,11 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
             let symbol = term.symbol();
             let is_rel = index.get(&symbol).is_some_and(|d| d.has("relationship_type"));
             if !is_rel {
-                let message = format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
+                let message = format!(
+                    "{} template id: {}",
+                    codes::message(86).unwrap_or(""),
+                    clip(&symbol, ECHO_LIMIT)
+                );
                 let d = Diagnostic::with_message(86, Stage::Content, condition.pos, message);
                 return Err(d.focused(&symbol));
             }
@@ -201,10 +205,11 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
     };
+    let shown = clip(text, ECHO_LIMIT);
     let padded = format!(" {text} ");
     let mut rest = LABELS.replace_all(&padded, " ").into_owned();
     if rest.contains('[') || rest.contains(']') {
-        return Err(custom(85, text.to_string()));
+        return Err(custom(85, shown.into_owned()));
     }
     rest = OPERATORS.replace_all(&rest, "").into_owned();
     for id in entity_ids {
@@ -217,12 +222,13 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
     rest = rest.replace(['(', ')'], "");
     if !rest.trim().is_empty() {
         let first = rest.split_whitespace().next().unwrap_or("").to_string();
-        return Err(custom(10200, format!("{text},{rest}")).focused(&first));
+        let details = format!("{shown},{}", clip(&rest, ECHO_LIMIT));
+        return Err(custom(10200, details).focused(&first));
     }
     let collapsed = condition::RELATIONSHIP.replace_all(text, "relationship").into_owned();
     let dnf = parse_dnf(&collapsed, condition::parse_v2).map_err(|no| {
         no.diagnostic(Stage::Template, condition.pos, |reason| {
-            format!("{} - {text},{reason}", codes::message(85).unwrap_or(""))
+            format!("{} - {shown},{reason}", codes::message(85).unwrap_or(""))
         })
     })?;
     for clause in &dnf {
@@ -230,11 +236,11 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
             clause.iter().filter(|l| !l.positive).map(|l| l.term.symbol()).collect();
         negated.sort();
         if let Some(bad) = negated.iter().find(|s| !s.starts_with("relationship")) {
-            return Err(custom(86, format!("{bad},{text}")).focused(bad));
+            return Err(custom(86, format!("{},{shown}", clip(bad, ECHO_LIMIT))).focused(bad));
         }
     }
     if !has_positive(&dnf) {
-        return Err(custom(134, format!(",{text}")));
+        return Err(custom(134, format!(",{shown}")));
     }
     Ok(())
 }
@@ -257,7 +263,7 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
     let dnf = match parsed {
         Ok(Some(dnf)) => dnf,
         Ok(None) => {
-            return Err(bad(85, format!("{text},condition too large")));
+            return Err(bad(85, format!("{},condition too large", clip(text, ECHO_LIMIT))));
         }
         Err(e) if e.kind == ParseErrorKind::Stack => {
             return Err(stack_exhausted(Stage::Template, condition.pos));
@@ -279,7 +285,7 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
         Term::Relationship { source, target, .. } => vec![source.clone(), target.clone()],
     };
     if common_targets(&dnf, ends).is_empty() {
-        return Err(bad(135, format!("scenario {index},{processed}")));
+        return Err(bad(135, format!("scenario {index},{}", clip(&processed, ECHO_LIMIT))));
     }
     Ok(dnf)
 }
