@@ -8,6 +8,24 @@ use crate::template::codes;
 use crate::template::yaml::Pos;
 use annotate_snippets::{AnnotationKind, Group, Level, Renderer, Snippet};
 use serde::Serialize;
+use std::borrow::Cow;
+
+/// How many characters of a template's own text (a condition, an id) a message repeats.
+/// Vitrage repeats the whole condition; a 100 KB condition would make a 100 KB message.
+pub const ECHO_LIMIT: usize = 200;
+
+/// How long any message may get, whatever it quotes: a bound for the places that do not
+/// clip what they quote themselves. Vitrage's longest messages are about 300 characters.
+pub const MESSAGE_LIMIT: usize = 1000;
+
+/// `text` as a message quotes it: whole up to `limit` characters, else its first `limit`
+/// characters, `…` and the full length.
+pub fn clip(text: &str, limit: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(limit) {
+        None => Cow::Borrowed(text),
+        Some((end, _)) => Cow::Owned(format!("{}… ({} chars)", &text[..end], text.chars().count())),
+    }
+}
 
 /// Which validation stage produced a diagnostic (Vitrage's `description` field).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,8 +88,12 @@ impl Diagnostic {
         Diagnostic::with_message(code, stage, pos, codes::message(code).unwrap_or("").to_string())
     }
 
-    /// An error with a message built by the caller.
+    /// An error with a message built by the caller, clipped to [`MESSAGE_LIMIT`].
     pub fn with_message(code: u32, stage: Stage, pos: Pos, message: String) -> Diagnostic {
+        let message = match clip(&message, MESSAGE_LIMIT) {
+            Cow::Borrowed(_) => message,
+            Cow::Owned(clipped) => clipped,
+        };
         Diagnostic {
             code,
             message,
@@ -126,7 +148,7 @@ impl Diagnostic {
             Severity::Error => Level::ERROR,
             Severity::Warning => Level::WARNING,
         };
-        let title = format!("[{}] {}", self.code, self.message.trim_end());
+        let title = format!("[{}] {}", self.code, clip(self.message.trim_end(), MESSAGE_LIMIT));
         let mut group = Group::with_title(level.primary_title(title));
         if let Some(range) = byte_range(source, self.pos) {
             group =
@@ -187,6 +209,15 @@ mod tests {
         assert!(text.contains("[81] At least one scenario must be defined."), "{text}");
         assert!(text.contains("t.yaml:3:12"), "{text}");
         assert!(text.contains("help:"), "{text}");
+    }
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_character() {
+        assert_eq!(clip("a [on] b", 200), "a [on] b");
+        assert_eq!(clip(&"é".repeat(300), 200), format!("{}… (300 chars)", "é".repeat(200)));
+        let d = Diagnostic::with_message(85, Stage::Template, Pos::default(), "x".repeat(5000));
+        assert!(d.message.ends_with("… (5000 chars)"));
+        assert!(d.render("").len() < MESSAGE_LIMIT + 300);
     }
 
     #[test]

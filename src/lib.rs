@@ -19,4 +19,5 @@ pub mod runner;
 pub mod scenario;
 pub mod service;
 pub mod store;
+pub mod stack;
 pub mod template;

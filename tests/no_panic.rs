@@ -2,7 +2,7 @@
 //! through the loader, the validator, the condition parser and the compiler.
 
 use causeway::check::{Input, Options, check_set};
-use causeway::condition::{parse_v2, parse_v3, to_dnf};
+use causeway::condition::{MAX_BRACKETS, parse_v2, parse_v3, to_dnf};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -117,8 +117,54 @@ fn edit() -> impl Strategy<Value = Edit> {
     ]
 }
 
+/// Layers of nesting around an id, innermost first: brackets, `~` and `not ` runs, Python's
+/// `not(`, and `and` / `or` chains, each up to a few hundred deep (issue 11).
+fn nested_condition() -> impl Strategy<Value = String> {
+    prop::collection::vec((0..6usize, 1..300usize), 0..10).prop_map(|layers| {
+        let mut text = String::from("a");
+        for (kind, n) in layers {
+            text = match kind {
+                0 => format!("{}{text}{}", "(".repeat(n), ")".repeat(n)),
+                1 => format!("{}{text}", "~".repeat(n)),
+                2 => format!("{}{text}", "not ".repeat(n)),
+                3 => format!("{}{text}{}", "not(".repeat(n), ")".repeat(n)),
+                4 => format!("{} and ({text})", vec!["b"; n].join(" and ")),
+                _ => format!("({text}) or {}", vec!["b"; n].join(" or ")),
+            };
+        }
+        text
+    })
+}
+
+fn max_brackets(text: &str) -> usize {
+    let mut depth = 0usize;
+    let mut deepest = 0;
+    for c in text.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        deepest = deepest.max(depth);
+    }
+    deepest
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+
+    #[test]
+    fn nested_conditions_never_panic(text in nested_condition()) {
+        for expr in [parse_v2(&text), parse_v3(&text)].into_iter().flatten() {
+            // An id sits inside the innermost bracket: one more level for sympy's `Symbol(`.
+            prop_assert!(max_brackets(&text) < MAX_BRACKETS);
+            let _ = to_dnf(&expr);
+        }
+        let v3 = format!(
+            "metadata: {{version: 3, name: n, type: standard}}\nentities: {{a: {{type: x}}, b: {{type: y}}}}\nscenarios:\n- condition: {text}\n  actions:\n  - mark_down: {{target: a}}\n"
+        );
+        check(v3.into_bytes());
+    }
 
     #[test]
     fn mutated_templates_never_panic(seed in 0usize..64, edits in prop::collection::vec(edit(), 1..6)) {

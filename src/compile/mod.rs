@@ -17,7 +17,7 @@ mod datalog;
 pub mod ir;
 mod strata;
 
-use crate::diagnostic::{Diagnostic, Stage};
+use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 use crate::template::codes;
 use crate::template::equivalence::Equivalence;
 use crate::template::model::{Literal, Prop, Template};
@@ -94,7 +94,7 @@ pub fn lower(
                     let message = format!(
                         "{role} {entity} of {} {text} `{}`",
                         action.id,
-                        scenario.condition.trim()
+                        clip(scenario.condition.trim(), ECHO_LIMIT)
                     );
                     let d = Diagnostic::with_message(code, Stage::Template, action.pos, message)
                         .in_file(&t.file);

@@ -6,6 +6,7 @@
 //! clause, and `a or (a and b)` keeps both clauses.
 
 use super::{Expr, Term};
+use std::collections::HashSet;
 
 /// A possibly negated term.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -28,18 +29,16 @@ pub const MAX_CLAUSES: usize = 4096;
 
 /// Converts a condition to DNF; `None` when it would have more than [`MAX_CLAUSES`] clauses.
 pub fn to_dnf(expr: &Expr) -> Option<Dnf> {
-    let clauses = convert(expr, true)?;
+    let clauses = crate::stack::with_stack(|| convert(expr, true))?;
     let mut out: Dnf = Vec::new();
+    let mut seen_clauses: HashSet<Clause> = HashSet::new();
     for clause in clauses {
-        let mut lits: Clause = Vec::new();
-        for lit in clause {
-            if !lits.contains(&lit) {
-                lits.push(lit);
-            }
-        }
+        // Sets, not scans: a chain of thousands of terms is one clause of thousands of them.
+        let mut seen: HashSet<&Literal> = HashSet::new();
+        let mut lits: Clause = clause.iter().filter(|l| seen.insert(*l)).cloned().collect();
         // Positive terms first, then negated ones, each sorted by symbol: sympy's order.
-        lits.sort_by_key(|l| (!l.positive, l.term.symbol()));
-        if !out.contains(&lits) {
+        lits.sort_by_cached_key(|l| (!l.positive, l.term.symbol()));
+        if seen_clauses.insert(lits.clone()) {
             out.push(lits);
         }
     }
@@ -75,12 +74,21 @@ fn product(items: &[Expr], positive: bool) -> Option<Dnf> {
             return None;
         }
         let mut combined = Vec::with_capacity(acc.len() * next.len());
-        for left in &acc {
-            for right in &next {
+        let Some((last, others)) = next.split_last() else {
+            acc = Vec::new();
+            continue;
+        };
+        for left in acc {
+            for right in others {
                 let mut clause = left.clone();
                 clause.extend(right.iter().cloned());
                 combined.push(clause);
             }
+            // The last combination takes `left` itself, so a chain of single clauses
+            // (`a and b and ...`) grows one clause instead of copying it at every step.
+            let mut clause = left;
+            clause.extend(last.iter().cloned());
+            combined.push(clause);
         }
         acc = combined;
     }

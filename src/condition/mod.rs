@@ -9,7 +9,10 @@ mod dnf;
 mod parse;
 
 pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
-pub use parse::{ParseError, RELATIONSHIP, normalize, parse_v2, parse_v3};
+pub use parse::{
+    MAX_BRACKETS, MAX_EXPR_DEPTH, ParseError, ParseErrorKind, RELATIONSHIP, normalize, parse_v2,
+    parse_v3,
+};
 
 /// A condition's syntax tree.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,7 +87,12 @@ impl std::fmt::Display for Term {
     }
 }
 
-static RESERVED: &str = include_str!("../../data/condition_reserved_names.txt");
+/// `data/condition_reserved_names.txt` as a set: every name of a condition is looked up.
+static RESERVED: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+    std::sync::LazyLock::new(|| {
+        let text = include_str!("../../data/condition_reserved_names.txt");
+        text.lines().filter(|l| !l.starts_with('#')).collect()
+    });
 
 /// Whether Vitrage's condition parser reads `name` as something other than a plain symbol
 /// (a sympy function, class or constant, a Python builtin or keyword), which makes it fail.
@@ -93,7 +101,7 @@ pub fn is_reserved_name(name: &str) -> bool {
         // These parse as booleans and end up reported as unknown ids, not as parse failures.
         return false;
     }
-    RESERVED.lines().filter(|l| !l.starts_with('#')).any(|l| l == name)
+    RESERVED.contains(name)
 }
 
 #[cfg(test)]

@@ -89,6 +89,7 @@ pub fn message(code: u32) -> Option<&'static str> {
         // causeway's own codes, where Vitrage crashes or never validates.
         NOT_A_MAPPING => "The template is not a YAML mapping.",
         BAD_SHAPE => "A value has a shape Vitrage cannot process here.",
+        TOO_DEEP => "The template nests deeper than causeway reads.",
         NO_RELATIONSHIP_TYPE => "Relationship definition must contain relationship_type field.",
         NO_ENTITIES => "entities is a mandatory section.",
         TARGET_OUTSIDE_CONDITION => {
@@ -117,6 +118,10 @@ pub fn message(code: u32) -> Option<&'static str> {
 pub const NOT_A_MAPPING: u32 = 9000;
 /// A value has a type Vitrage's validator crashes on (a list where a string is used, ...).
 pub const BAD_SHAPE: u32 = 9001;
+/// Nesting past causeway's bounds where Vitrage may still read it: YAML deeper than 64
+/// levels (PyYAML reads a few hundred, then fails with 5), or a condition the parser's stack
+/// cannot hold. Conditions past Python's own limits fail with Vitrage's 85 instead.
+pub const TOO_DEEP: u32 = 9002;
 /// Vitrage's code 100: a v1/v2 relationship without `relationship_type` (Vitrage crashes).
 pub const NO_RELATIONSHIP_TYPE: u32 = 9100;
 /// Vitrage's code 10000: a v3 template without `entities` (Vitrage crashes).
@@ -216,6 +221,9 @@ pub fn hint(code: u32) -> &'static str {
         BAD_SHAPE => {
             "use a plain string (or the mapping or list the format asks for) at this place"
         }
+        TOO_DEEP => {
+            "flatten the nesting: YAML up to 64 levels deep, conditions up to 199 brackets around an id"
+        }
         NO_RELATIONSHIP_TYPE => {
             "add `relationship_type:` (the edge label, e.g. on, contains, attached)"
         }
@@ -250,6 +258,7 @@ mod tests {
         for code in [
             NOT_A_MAPPING,
             BAD_SHAPE,
+            TOO_DEEP,
             NO_RELATIONSHIP_TYPE,
             NO_ENTITIES,
             TARGET_OUTSIDE_CONDITION,

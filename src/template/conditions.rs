@@ -2,9 +2,11 @@
 
 use super::codes;
 use super::content::{Index, unknown_id};
-use super::yaml::Node;
-use crate::condition::{self, Dnf, Expr, Term, is_reserved_name, to_dnf};
-use crate::diagnostic::{Diagnostic, Stage};
+use super::yaml::{Node, Pos};
+use crate::condition::{
+    self, Dnf, Expr, ParseError, ParseErrorKind, Term, is_reserved_name, to_dnf,
+};
+use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 use regex::Regex;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
@@ -18,7 +20,9 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
         // sympy returns a tuple for `a, b`, and Vitrage's `not` check crashes on it.
         return Err(Diagnostic::new(codes::BAD_SHAPE, Stage::Content, condition.pos));
     }
-    let dnf = parse_dnf(text, condition::parse_v2).ok_or_else(|| content(85))?;
+    let dnf = parse_dnf(text, condition::parse_v2).map_err(|no| {
+        no.diagnostic(Stage::Content, condition.pos, |_| codes::message(85).unwrap_or("").into())
+    })?;
     for clause in &dnf {
         let mut negated: Vec<&Term> =
             clause.iter().filter(|l| !l.positive).map(|l| &l.term).collect();
@@ -27,7 +31,11 @@ pub fn check_v2(condition: &Node, index: &Index<'_>) -> Result<Dnf, Diagnostic> 
             let symbol = term.symbol();
             let is_rel = index.get(&symbol).is_some_and(|d| d.has("relationship_type"));
             if !is_rel {
-                let message = format!("{} template id: {symbol}", codes::message(86).unwrap_or(""));
+                let message = format!(
+                    "{} template id: {}",
+                    codes::message(86).unwrap_or(""),
+                    clip(&symbol, ECHO_LIMIT)
+                );
                 let d = Diagnostic::with_message(86, Stage::Content, condition.pos, message);
                 return Err(d.focused(&symbol));
             }
@@ -85,26 +93,83 @@ fn v2_tokens(text: &str) -> Vec<String> {
     s.split(' ').filter(|t| !t.trim().is_empty()).map(str::to_string).collect()
 }
 
-/// Parses and converts to DNF; `None` where Vitrage's sympy conversion fails.
-fn parse_dnf(text: &str, parse: fn(&str) -> Result<Expr, condition::ParseError>) -> Option<Dnf> {
-    let expr = parse(text).ok()?;
-    if expr.has_nested_call() {
-        return None;
+/// Why a condition has no DNF.
+enum NoDnf {
+    /// Vitrage's conversion fails too (85): the reason v3's message gives after the
+    /// condition, and a hint when the reason is one of Python's nesting limits.
+    Convert { reason: String, hint: Option<&'static str> },
+    /// The parser's stack ran out before any limit (causeway's own code).
+    Stack,
+}
+
+impl NoDnf {
+    fn unparsed() -> NoDnf {
+        NoDnf::Convert { reason: "could not parse the condition".into(), hint: None }
     }
-    if let Expr::Term(Term::Id(id)) = &expr {
-        // sympy converts a lone name such as `E` to its own object instead of failing;
-        // Vitrage then crashes on the result. `Some(vec![])` carries no clause, and the
-        // callers report a shape error for it.
-        if is_reserved_name(id) {
-            return Some(Vec::new());
+
+    /// Code 85 with the message `convert` makes of the reason, or [`codes::TOO_DEEP`].
+    fn diagnostic(self, stage: Stage, pos: Pos, convert: impl Fn(&str) -> String) -> Diagnostic {
+        match self {
+            NoDnf::Convert { reason, hint } => {
+                let mut d = Diagnostic::with_message(85, stage, pos, convert(&reason));
+                if let Some(hint) = hint {
+                    d.hint = hint.into();
+                }
+                d
+            }
+            NoDnf::Stack => stack_exhausted(stage, pos),
         }
     }
-    let dnf = to_dnf(&expr)?;
-    let reserved = dnf.iter().flatten().any(|l| match &l.term {
-        Term::Id(id) => is_reserved_name(id),
-        Term::Relationship { .. } => false,
-    });
-    if reserved { None } else { Some(dnf) }
+}
+
+impl From<ParseError> for NoDnf {
+    fn from(e: ParseError) -> NoDnf {
+        let hint = match e.kind {
+            ParseErrorKind::Syntax => return NoDnf::unparsed(),
+            ParseErrorKind::Stack => return NoDnf::Stack,
+            ParseErrorKind::Brackets => {
+                "Vitrage's parser (Python) takes at most 199 brackets around an id; drop redundant parentheses"
+            }
+            ParseErrorKind::Depth => {
+                "Vitrage's parser (Python) takes expressions about 2,955 levels deep, and a chain of n `and`s or a run of n `~` is n levels: split the condition into several scenarios"
+            }
+        };
+        NoDnf::Convert { reason: e.message, hint: Some(hint) }
+    }
+}
+
+fn stack_exhausted(stage: Stage, pos: Pos) -> Diagnostic {
+    let m = codes::message(codes::TOO_DEEP).unwrap_or("");
+    let message = format!("{m} - the condition nests deeper than the parser's stack holds");
+    Diagnostic::with_message(codes::TOO_DEEP, stage, pos, message)
+}
+
+/// Parses and converts to DNF; an error where Vitrage's sympy conversion fails.
+fn parse_dnf(
+    text: &str,
+    parse: fn(&str) -> Result<Expr, condition::ParseError>,
+) -> Result<Dnf, NoDnf> {
+    // The tree is dropped inside too: dropping recurses as deep as parsing.
+    crate::stack::with_stack(|| {
+        let expr = parse(text)?;
+        if expr.has_nested_call() {
+            return Err(NoDnf::unparsed());
+        }
+        if let Expr::Term(Term::Id(id)) = &expr {
+            // sympy converts a lone name such as `E` to its own object instead of failing;
+            // Vitrage then crashes on the result. `Ok(vec![])` carries no clause, and the
+            // callers report a shape error for it.
+            if is_reserved_name(id) {
+                return Ok(Vec::new());
+            }
+        }
+        let dnf = to_dnf(&expr).ok_or_else(NoDnf::unparsed)?;
+        let reserved = dnf.iter().flatten().any(|l| match &l.term {
+            Term::Id(id) => is_reserved_name(id),
+            Term::Relationship { .. } => false,
+        });
+        if reserved { Err(NoDnf::unparsed()) } else { Ok(dnf) }
+    })
 }
 
 fn has_positive(dnf: &Dnf) -> bool {
@@ -140,10 +205,11 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
     };
+    let shown = clip(text, ECHO_LIMIT);
     let padded = format!(" {text} ");
     let mut rest = LABELS.replace_all(&padded, " ").into_owned();
     if rest.contains('[') || rest.contains(']') {
-        return Err(custom(85, text.to_string()));
+        return Err(custom(85, shown.into_owned()));
     }
     rest = OPERATORS.replace_all(&rest, "").into_owned();
     for id in entity_ids {
@@ -156,22 +222,25 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
     rest = rest.replace(['(', ')'], "");
     if !rest.trim().is_empty() {
         let first = rest.split_whitespace().next().unwrap_or("").to_string();
-        return Err(custom(10200, format!("{text},{rest}")).focused(&first));
+        let details = format!("{shown},{}", clip(&rest, ECHO_LIMIT));
+        return Err(custom(10200, details).focused(&first));
     }
     let collapsed = condition::RELATIONSHIP.replace_all(text, "relationship").into_owned();
-    let Some(dnf) = parse_dnf(&collapsed, condition::parse_v2) else {
-        return Err(custom(85, format!("{text},could not parse the condition")));
-    };
+    let dnf = parse_dnf(&collapsed, condition::parse_v2).map_err(|no| {
+        no.diagnostic(Stage::Template, condition.pos, |reason| {
+            format!("{} - {shown},{reason}", codes::message(85).unwrap_or(""))
+        })
+    })?;
     for clause in &dnf {
         let mut negated: Vec<String> =
             clause.iter().filter(|l| !l.positive).map(|l| l.term.symbol()).collect();
         negated.sort();
         if let Some(bad) = negated.iter().find(|s| !s.starts_with("relationship")) {
-            return Err(custom(86, format!("{bad},{text}")).focused(bad));
+            return Err(custom(86, format!("{},{shown}", clip(bad, ECHO_LIMIT))).focused(bad));
         }
     }
     if !has_positive(&dnf) {
-        return Err(custom(134, format!(",{text}")));
+        return Err(custom(134, format!(",{shown}")));
     }
     Ok(())
 }
@@ -190,8 +259,17 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
     if entity_ids.iter().any(String::is_empty) {
         return Err(crash());
     }
-    let expr = condition::parse_v3(text).map_err(|_| crash())?;
-    let dnf = to_dnf(&expr).ok_or_else(|| bad(85, format!("{text},condition too large")))?;
+    let parsed = crate::stack::with_stack(|| condition::parse_v3(text).map(|expr| to_dnf(&expr)));
+    let dnf = match parsed {
+        Ok(Some(dnf)) => dnf,
+        Ok(None) => {
+            return Err(bad(85, format!("{},condition too large", clip(text, ECHO_LIMIT))));
+        }
+        Err(e) if e.kind == ParseErrorKind::Stack => {
+            return Err(stack_exhausted(Stage::Template, condition.pos));
+        }
+        Err(_) => return Err(crash()),
+    };
     let known = |id: &String| entity_ids.contains(id);
     let all_known = dnf.iter().flatten().all(|l| match &l.term {
         Term::Id(id) => known(id),
@@ -207,7 +285,7 @@ pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<
         Term::Relationship { source, target, .. } => vec![source.clone(), target.clone()],
     };
     if common_targets(&dnf, ends).is_empty() {
-        return Err(bad(135, format!("scenario {index},{processed}")));
+        return Err(bad(135, format!("scenario {index},{}", clip(&processed, ECHO_LIMIT))));
     }
     Ok(dnf)
 }

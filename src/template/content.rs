@@ -7,7 +7,7 @@ use super::pyregex;
 use super::yaml::{Node, Value};
 use super::{DefTemplate, conditions};
 use crate::condition::Dnf;
-use crate::diagnostic::{Diagnostic, Stage};
+use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 
 type Outcome = Result<(), Diagnostic>;
 
@@ -199,7 +199,8 @@ fn endpoints_check(rel: &Node, index: &Index<'_>) -> Outcome {
 
 /// Code 3 with Vitrage's ` template id: X` suffix.
 pub fn unknown_id(id: &str, at: &Node) -> Diagnostic {
-    let message = format!("{} template id: {id}", codes::message(3).unwrap_or(""));
+    let message =
+        format!("{} template id: {}", codes::message(3).unwrap_or(""), clip(id, ECHO_LIMIT));
     Diagnostic::with_message(3, Stage::Content, at.pos, message).focused(id)
 }
 

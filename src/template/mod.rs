@@ -99,8 +99,15 @@ pub fn load(file: &str, bytes: &[u8]) -> Result<Node, Diagnostic> {
         Diagnostic::with_message(5, Stage::Syntax, Pos { line, column: 1 }, message).in_file(file)
     })?;
     yaml::parse(text).map_err(|e| {
-        let message = format!("{}{}", codes::message(5).unwrap_or(""), e.message);
-        Diagnostic::with_message(5, Stage::Syntax, e.pos.unwrap_or_default(), message).in_file(file)
+        // Nesting past causeway's bound is not a YAML error: PyYAML reads deeper.
+        let (code, m) = if e.too_deep {
+            (codes::TOO_DEEP, format!("{} - ", codes::message(codes::TOO_DEEP).unwrap_or("")))
+        } else {
+            (5, codes::message(5).unwrap_or("").to_string())
+        };
+        let message = format!("{m}{}", e.message);
+        Diagnostic::with_message(code, Stage::Syntax, e.pos.unwrap_or_default(), message)
+            .in_file(file)
     })
 }
 
@@ -133,10 +140,13 @@ pub fn check(
     requested: Option<TemplateType>,
     ctx: &Context,
 ) -> Result<Checked, Diagnostic> {
-    let checked = resolve_type(doc, requested).and_then(|ty| match ty {
-        TemplateType::Standard => standard(file, doc, ctx).map(Checked::Standard),
-        TemplateType::Definition => definition(doc).map(Checked::Definition),
-        TemplateType::Equivalence => equivalence::load(file, doc).map(Checked::Equivalence),
+    // The checks walk the document recursively, as deep as it nests.
+    let checked = crate::stack::with_stack(|| {
+        resolve_type(doc, requested).and_then(|ty| match ty {
+            TemplateType::Standard => standard(file, doc, ctx).map(Checked::Standard),
+            TemplateType::Definition => definition(doc).map(Checked::Definition),
+            TemplateType::Equivalence => equivalence::load(file, doc).map(Checked::Equivalence),
+        })
     });
     checked.map_err(|d| d.in_file(file))
 }

@@ -8,7 +8,7 @@ use super::pyregex;
 use super::schema::{self, MapSchema, Schema};
 use super::yaml::Node;
 use crate::condition::Dnf;
-use crate::diagnostic::{Diagnostic, Stage};
+use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 
 /// Checks a v3 template; the DNF of each scenario's condition when it is valid.
 pub fn validate(t: &Node, actual: Option<&Params>) -> Result<Vec<Dnf>, Diagnostic> {
@@ -21,7 +21,8 @@ pub fn validate(t: &Node, actual: Option<&Params>) -> Result<Vec<Dnf>, Diagnosti
                 && !value.as_str().is_some_and(pyregex::compiles)
             {
                 let m = codes::message(47).unwrap_or("");
-                let message = format!("{m} - {},{}", key.py_str(), value.py_str());
+                let (k, v) = (key.py_str(), value.py_str());
+                let message = format!("{m} - {},{}", clip(&k, ECHO_LIMIT), clip(&v, ECHO_LIMIT));
                 return Err(Diagnostic::with_message(47, Stage::Template, value.pos, message));
             }
         }

@@ -58,7 +58,14 @@ pub struct YamlError {
     pub message: String,
     /// Where the parser stopped, when it knows.
     pub pos: Option<Pos>,
+    /// The document nests deeper than [`MAX_DEPTH`]: causeway's bound, not a YAML error.
+    pub too_deep: bool,
 }
+
+/// The deepest nesting of sequences and mappings read. Every walk over a [`Node`] recurses
+/// along it, and templates nest about eight levels; PyYAML reads a few hundred levels before
+/// Python's recursion limit stops it (Vitrage's code 5).
+pub const MAX_DEPTH: usize = 64;
 
 impl Node {
     /// A string node, for values made up by the loader.
@@ -190,16 +197,40 @@ pub fn parse(src: &str) -> Result<Node, YamlError> {
     options.duplicate_keys = DuplicateKeyPolicy::LastWins;
     options.merge_keys = MergeKeyPolicy::AsOrdinary;
     let mut budget = Budget::default();
-    budget.max_depth = 64;
+    budget.max_depth = MAX_DEPTH;
     budget.max_aliases = 10_000;
     budget.max_nodes = 1_000_000;
     options.budget = Some(budget);
-    let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(src, options).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line() as u32, column: l.column() as u32 });
-        let message = e.without_snippet().to_string();
-        YamlError { message: first_line(&message), pos }
-    })?;
-    to_node(raw, src)
+    // Deserializing recurses once per level, with large frames in debug builds.
+    crate::stack::with_stack(|| {
+        let raw: Spanned<Raw> = serde_saphyr::from_str_with_options(src, options).map_err(|e| {
+            let pos =
+                e.location().map(|l| Pos { line: l.line() as u32, column: l.column() as u32 });
+            let e = e.without_snippet();
+            if is_too_deep(e) {
+                let message = format!("sequences and mappings nested more than {MAX_DEPTH} deep");
+                return YamlError { message, pos, too_deep: true };
+            }
+            YamlError { message: first_line(&e.to_string()), pos, too_deep: false }
+        })?;
+        to_node(raw, src)
+    })
+}
+
+/// The depth budget, or the scanner's own nesting limit, which a long run of flow brackets
+/// (`[[[[...`) reaches before the budget sees the nodes.
+fn is_too_deep(e: &serde_saphyr::Error) -> bool {
+    use serde_saphyr::budget::BudgetBreach;
+    use serde_saphyr::granit_parser::ErrorKind;
+    use serde_saphyr::localizer::ExternalMessageSource;
+    match e {
+        serde_saphyr::Error::Budget { breach: BudgetBreach::Depth { .. }, .. } => true,
+        serde_saphyr::Error::ExternalMessage { source, .. } => matches!(
+            source.as_ref(),
+            ExternalMessageSource::Parser(s) if matches!(s.kind(), ErrorKind::RecursionLimitExceeded)
+        ),
+        _ => false,
+    }
 }
 
 /// What PyYAML refuses and serde-saphyr accepts: a tab outside quoted scalars, comments and
@@ -244,6 +275,7 @@ fn pyyaml_refusal(src: &str) -> Option<YamlError> {
                     return Some(YamlError {
                         message: message.into(),
                         pos: Some(at(line[..i].chars().count())),
+                        too_deep: false,
                     });
                 }
                 None if matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}') => {
@@ -251,6 +283,7 @@ fn pyyaml_refusal(src: &str) -> Option<YamlError> {
                     return Some(YamlError {
                         message: message.into(),
                         pos: Some(at(line[..i].chars().count())),
+                        too_deep: false,
                     });
                 }
                 None => {}
@@ -312,6 +345,7 @@ fn to_node(raw: Spanned<Raw>, src: &str) -> Result<Node, YamlError> {
                     return Err(YamlError {
                         message: "while constructing a mapping, found unhashable key".into(),
                         pos: Some(k.pos),
+                        too_deep: false,
                     });
                 }
                 match out.iter_mut().find(|(old, _)| old.value == k.value) {
