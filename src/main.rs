@@ -189,8 +189,6 @@ fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
     }
-    // HTTPS for webhooks and Mistral: ring, which builds without cmake.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

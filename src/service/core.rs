@@ -11,14 +11,15 @@
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
 //! arrives at exactly the state it had: the same graph, alarms, ids and workflow requests.
 
+use super::metrics::Metrics;
 use super::publish::{self, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
-    Entry, ExecutionState, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError,
-    StoredTemplate, Timestamp, Txn, Webhook,
+    Entry, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError, StoredTemplate,
+    Timestamp, Txn, Webhook,
 };
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -122,6 +123,8 @@ pub struct Channels {
     pub notifications: broadcast::Sender<Notification>,
     /// Workflow requests newly recorded in the outbox (the dispatcher's wake-up).
     pub outbox: watch::Receiver<u64>,
+    /// The process's metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 /// What a fresh data directory starts with.
@@ -144,6 +147,7 @@ pub struct Core {
     template_tx: watch::Sender<Arc<Vec<StoredTemplate>>>,
     notifications: broadcast::Sender<Notification>,
     outbox: watch::Sender<u64>,
+    metrics: Arc<Metrics>,
 }
 
 /// A request accepted into the batch being built.
@@ -158,12 +162,13 @@ impl Core {
     /// Opens the store, replays its log (or, when it is empty, records `initial` as its first
     /// entries) and returns the task ready to run, with the channels readers use.
     pub fn start(store: Store, initial: Initial) -> Result<(Core, Channels), CoreError> {
-        let runner =
-            Runner::new(RuleSetDefault::empty()).map_err(|e| CoreError::Store(e.to_string()))?;
+        let runner = Runner::new(crate::compile::ir::RuleSet::default())
+            .map_err(|e| CoreError::Store(e.to_string()))?;
         let (view, view_rx) = watch::channel(Arc::new(View::empty()));
         let (template_tx, templates_rx) = watch::channel(Arc::new(Vec::new()));
         let (notifications, _) = broadcast::channel(4096);
         let (outbox, outbox_rx) = watch::channel(0);
+        let metrics = Arc::new(Metrics::default());
         let mut core = Core {
             runner,
             store,
@@ -175,6 +180,7 @@ impl Core {
             template_tx,
             notifications: notifications.clone(),
             outbox,
+            metrics: metrics.clone(),
         };
         if core.store.last_seq()? == Seq(0) {
             let at = Timestamp::now();
@@ -195,8 +201,13 @@ impl Core {
             core.replay()?;
         }
         core.publish();
-        let channels =
-            Channels { view: view_rx, templates: templates_rx, notifications, outbox: outbox_rx };
+        let channels = Channels {
+            view: view_rx,
+            templates: templates_rx,
+            notifications,
+            outbox: outbox_rx,
+            metrics,
+        };
         Ok((core, channels))
     }
 
@@ -283,6 +294,7 @@ impl Core {
             match self.runner.stage(&r.changes) {
                 Ok(()) => accepted.push(r),
                 Err((index, error)) => {
+                    self.metrics.refused.add(&r.source, 1);
                     let _ = r.reply.send(Err(CoreError::Refused { index, error }));
                 }
             }
@@ -292,7 +304,9 @@ impl Core {
         }
         let at = Timestamp::now();
         self.batch += 1;
+        let started = std::time::Instant::now();
         let outcome = self.evaluate();
+        self.metrics.evaluation.observe(started.elapsed());
         let entries: Vec<NewEntry> = accepted
             .iter()
             .map(|a| NewEntry {
@@ -303,12 +317,19 @@ impl Core {
                 request_id: a.request_id.clone(),
             })
             .collect();
-        match self.commit(&entries, &outcome, &at) {
+        let started = std::time::Instant::now();
+        let committed = self.commit(&entries, &outcome, &at);
+        self.metrics.commit.observe(started.elapsed());
+        match committed {
             Ok(acks) => {
+                // Published before the answers, so a client reads what it was told is done.
+                self.after(&outcome, &at);
+                for a in &accepted {
+                    self.metrics.events.add(&a.source, a.changes.len() as u64);
+                }
                 for (a, seq) in accepted.into_iter().zip(acks) {
                     let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
                 }
-                self.after(&outcome, &at);
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; rebuilding the state from the log");
@@ -355,6 +376,18 @@ impl Core {
     /// What follows a durable batch: timestamps, the new view, notifications.
     fn after(&mut self, outcome: &Outcome, at: &Timestamp) {
         self.stamps.record(outcome, at.as_str());
+        let counts = [
+            ("alarm_activated", outcome.alarms_activated.len()),
+            ("alarm_deactivated", outcome.alarms_deactivated.len()),
+            ("alarm_updated", outcome.alarms_updated.len()),
+            ("resource_state_changed", outcome.resources_changed.len()),
+            ("causal_edge_added", outcome.causes_added.len()),
+            ("causal_edge_removed", outcome.causes_removed.len()),
+            ("execute_mistral", outcome.mistral.len()),
+        ];
+        for (kind, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
+            self.metrics.actions.add(kind, n as u64);
+        }
         self.publish();
         if !outcome.mistral.is_empty() {
             self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
@@ -369,6 +402,12 @@ impl Core {
     fn publish(&mut self) {
         self.generation += 1;
         let view = publish::view(self.runner.graph(), &self.stamps, self.generation);
+        let alarms = view
+            .vertices
+            .iter()
+            .filter(|v| v.props.get("vitrage_category") == Some(&json!("ALARM")))
+            .count();
+        self.metrics.alarms.store(alarms as i64, std::sync::atomic::Ordering::Relaxed);
         self.view.send_replace(Arc::new(view));
         self.template_tx.send_replace(Arc::new(self.templates.clone()));
     }
@@ -471,7 +510,7 @@ impl Core {
 
     /// Rebuilds the state from the log, after a commit failed with the runner already ahead.
     fn rebuild(&mut self) {
-        self.runner = match Runner::new(RuleSetDefault::empty()) {
+        self.runner = match Runner::new(crate::compile::ir::RuleSet::default()) {
             Ok(r) => r,
             Err(_) => return,
         };
@@ -649,19 +688,7 @@ fn template_from_json(j: &Json) -> Option<StoredTemplate> {
     })
 }
 
-/// The empty rule set a runner starts with before templates are loaded.
-struct RuleSetDefault;
-
-impl RuleSetDefault {
-    fn empty() -> crate::compile::ir::RuleSet {
-        crate::compile::ir::RuleSet::default()
-    }
-}
-
 /// A reader for handlers: opened per use, since SQLite connections are not shared.
 pub fn reader(dir: &std::path::Path) -> Result<Reader, CoreError> {
     Reader::open(dir).map_err(Into::into)
 }
-
-#[allow(dead_code)]
-fn _states_used(_: ExecutionState) {}

@@ -35,6 +35,7 @@ mod error;
 mod history;
 mod ingest;
 mod layers;
+pub mod metrics;
 mod misc;
 mod node_link;
 mod paging;
@@ -131,6 +132,8 @@ pub struct Writer {
     pub notifications: tokio::sync::broadcast::Sender<core::Notification>,
     /// The store's directory, for read connections.
     pub data_dir: std::path::PathBuf,
+    /// The process's metrics.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Writer {
@@ -144,6 +147,7 @@ impl Writer {
             webhooks: Arc::default(),
             notifications: tokio::sync::broadcast::channel(1).0,
             data_dir: std::path::PathBuf::new(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -192,7 +196,8 @@ pub fn app(state: AppState) -> Router {
     let routes = vitrage_routes()
         .merge(ingest::routes())
         .merge(template_routes::routes())
-        .merge(webhooks::routes());
+        .merge(webhooks::routes())
+        .merge(metrics::routes());
     layered(routes, state)
 }
 

@@ -160,34 +160,55 @@ fn from_store(r: crate::store::AlarmRecord) -> Option<AlarmRecord> {
     })
 }
 
-/// Runs the service until SIGTERM or Ctrl-C; then stops accepting, lets the evaluation task
-/// finish what was queued, and returns.
-pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
+/// The running parts of a service, for `run` and for tests that serve in-process.
+pub struct Running {
+    /// The state the routes share.
+    pub state: AppState,
+    /// The evaluation thread; it ends when every copy of `state` is gone.
+    pub evaluation: std::thread::JoinHandle<()>,
+}
+
+/// Opens the store, starts the evaluation task (replaying the log, or loading the initial
+/// templates and topology into a fresh data directory) and webhook delivery. Must be called
+/// inside a tokio runtime.
+pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
     if !config.listen.ip().is_loopback() && config.auth_token.is_none() && !config.insecure {
         return Err(ServeError::Exposed(config.listen));
     }
     let store = Store::open(&config.data_dir)?;
-    let initial = initial(&config)?;
-    let (core, channels) = tokio::task::block_in_place(|| Core::start(store, initial))?;
+    let initial = initial(config)?;
+    let (core, channels) = Core::start(store, initial)?;
     let (commands, queue) = mpsc::channel(4096);
     let evaluation = std::thread::Builder::new()
         .name("evaluation".into())
         .spawn(move || core.run(queue))
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let registry: Registry = Arc::new(RwLock::new(Reader::open(&config.data_dir)?.webhooks()?));
-    tokio::spawn(webhooks::deliver(registry.clone(), channels.notifications.subscribe()));
+    let metrics = channels.metrics.clone();
+    tokio::spawn(webhooks::deliver(
+        registry.clone(),
+        channels.notifications.subscribe(),
+        metrics.clone(),
+    ));
     let writer = Writer {
         commands,
         templates: channels.templates.clone(),
         webhooks: registry,
         notifications: channels.notifications.clone(),
         data_dir: config.data_dir.clone(),
+        metrics,
     };
     let http =
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
-    let state =
-        AppState::new(channels.view.clone(), Arc::new(StoreHistory(config.data_dir.clone())), http)
-            .with_writer(writer);
+    let history = Arc::new(StoreHistory(config.data_dir.clone()));
+    let state = AppState::new(channels.view.clone(), history, http).with_writer(writer);
+    Ok(Running { state, evaluation })
+}
+
+/// Runs the service until SIGTERM or Ctrl-C; then stops accepting, lets the evaluation task
+/// finish what was queued, and returns.
+pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
+    let Running { state, evaluation } = tokio::task::block_in_place(|| open(&config))?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;

@@ -11,6 +11,7 @@ use super::caller::Caller;
 use super::core::{Command, Notification};
 use super::error::ApiError;
 use super::ingest::refusal;
+use super::metrics::Metrics;
 use super::params::Params;
 use crate::store::{Timestamp, Webhook};
 use crate::template::pyregex::Pattern;
@@ -182,7 +183,13 @@ fn matches(filter: Option<&Value>, payload: &Value) -> bool {
 }
 
 /// Delivers notifications to the registered webhooks until the channel closes.
-pub async fn deliver(registry: Registry, mut notifications: broadcast::Receiver<Notification>) {
+pub async fn deliver(
+    registry: Registry,
+    mut notifications: broadcast::Receiver<Notification>,
+    metrics: Arc<Metrics>,
+) {
+    // HTTPS with ring, which builds without cmake; a provider installed already is kept.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => {
@@ -203,16 +210,21 @@ pub async fn deliver(registry: Registry, mut notifications: broadcast::Receiver<
         let hooks = registry.read().map(|h| h.clone()).unwrap_or_default();
         for hook in hooks.into_iter().filter(|h| matches(h.regex_filter.as_ref(), &n.payload)) {
             let body = json!({"notification": n.event_type, "payload": n.payload});
-            let (client, slots) = (client.clone(), slots.clone());
+            let (client, slots, metrics) = (client.clone(), slots.clone(), metrics.clone());
             tokio::spawn(async move {
                 let Ok(_slot) = slots.acquire_owned().await else { return };
-                post_with_retries(&client, &hook, &body).await;
+                post_with_retries(&client, &hook, &body, &metrics).await;
             });
         }
     }
 }
 
-async fn post_with_retries(client: &reqwest::Client, hook: &Webhook, body: &Value) {
+async fn post_with_retries(
+    client: &reqwest::Client,
+    hook: &Webhook,
+    body: &Value,
+    metrics: &Metrics,
+) {
     let headers = hook.headers.as_ref().and_then(Value::as_str).and_then(dict).unwrap_or_default();
     let mut delay = FIRST_BACKOFF;
     for attempt in 1..=ATTEMPTS {
@@ -224,6 +236,7 @@ async fn post_with_retries(client: &reqwest::Client, hook: &Webhook, body: &Valu
         match request.send().await {
             Ok(r) if r.status().is_success() => {
                 tracing::debug!(webhook = %hook.id, attempt, "webhook delivered");
+                metrics.webhooks.add("delivered", 1);
                 return;
             }
             Ok(r) => {
@@ -234,10 +247,12 @@ async fn post_with_retries(client: &reqwest::Client, hook: &Webhook, body: &Valu
             }
         }
         if attempt < ATTEMPTS {
+            metrics.webhooks.add("retried", 1);
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(MAX_BACKOFF);
         }
     }
+    metrics.webhooks.add("failed", 1);
     tracing::error!(webhook = %hook.id, url = %hook.url, "webhook given up after {ATTEMPTS} tries");
 }
 
