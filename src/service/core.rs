@@ -304,6 +304,8 @@ impl Core {
         }
         let at = Timestamp::now();
         self.batch += 1;
+        let _span =
+            tracing::info_span!("batch", batch = self.batch, requests = accepted.len()).entered();
         let started = std::time::Instant::now();
         let outcome = self.evaluate();
         self.metrics.evaluation.observe(started.elapsed());

@@ -223,17 +223,16 @@ pub async fn run(config: ServeConfig) -> Result<(), ServeError> {
 }
 
 fn announce(addr: SocketAddr) {
+    use std::io::Write;
     let url = format!("http://{addr}");
     tracing::info!(%url, "causeway is serving the Vitrage API v1");
-    println!("causeway serving on {url}");
-    println!("try:");
-    println!(
-        "  curl -s -X POST {url}/v1/causeway/changes -H 'Content-Type: application/json' \\\n    \
-         -d '{{\"changes\": [{{\"op\": \"raise_alarm\", \"alarm\": {{\"type\": \"zabbix\", \"name\": \"nic failure\", \"target\": \"compute-1\"}}}}]}}'"
+    let raise = r#"{"changes": [{"op": "raise_alarm", "alarm": {"type": "zabbix", "name": "nic failure", "target": "compute-1"}}]}"#;
+    let text = format!(
+        "causeway serving on {url}\ntry:\n  curl -s -X POST {url}/v1/causeway/changes -H 'Content-Type: application/json' -d '{raise}'\n  \
+         vitrage --os-auth-type vitrage-noauth --endpoint {url} --user-id admin --project-id admin alarm list --all-tenants\n"
     );
-    println!(
-        "  vitrage --os-auth-type vitrage-noauth --endpoint {url} --user-id admin --project-id admin alarm list"
-    );
+    // A closed standard output (a supervisor that stopped reading) must not stop the service.
+    let _ = std::io::stdout().write_all(text.as_bytes()).and_then(|()| std::io::stdout().flush());
 }
 
 async fn shutdown() {
