@@ -5,6 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::Value as Json;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
@@ -129,67 +130,116 @@ impl Alarm {
     }
 }
 
-/// One step.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+/// One step: a change, or a checkpoint recording the state at that point.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Step {
-    /// Add a resource.
-    AddResource {
-        /// The resource.
-        resource: Resource,
-    },
-    /// Update a resource (properties merged).
-    UpdateResource {
-        /// Resource id.
-        id: String,
-        /// New raw state.
-        #[serde(default)]
-        state: Option<String>,
-        /// New name.
-        #[serde(default)]
-        name: Option<String>,
-        /// Properties to merge.
-        #[serde(default)]
-        properties: BTreeMap<String, Value>,
-    },
-    /// Delete a resource and its edges.
-    DeleteResource {
-        /// Resource id.
-        id: String,
-    },
-    /// Add an edge.
-    AddEdge {
-        /// Source id.
-        source: String,
-        /// Target id.
-        target: String,
-        /// Label.
-        relationship_type: String,
-    },
-    /// Delete an edge.
-    DeleteEdge {
-        /// Source id.
-        source: String,
-        /// Target id.
-        target: String,
-        /// Label.
-        relationship_type: String,
-    },
-    /// Raise an alarm (again: update its severity).
-    RaiseAlarm {
-        /// The alarm.
-        alarm: Alarm,
-    },
-    /// Clear an alarm.
-    ClearAlarm {
-        /// The alarm.
-        alarm: Alarm,
-    },
+    /// Apply a change.
+    Change(Change),
     /// Record the state at this point.
     Checkpoint {
         /// Its label.
         label: String,
     },
+}
+
+impl<'de> Deserialize<'de> for Step {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Step, D::Error> {
+        use serde::de::Error;
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Checkpoint {
+            #[allow(dead_code)]
+            op: String,
+            label: String,
+        }
+        let v = Value::deserialize(d)?;
+        if v.get("op").and_then(Value::as_str) == Some("checkpoint") {
+            let c: Checkpoint = serde_json::from_value(v).map_err(D::Error::custom)?;
+            return Ok(Step::Checkpoint { label: c.label });
+        }
+        Change::deserialize(v).map(Step::Change).map_err(D::Error::custom)
+    }
+}
+
+/// One change to the cloud as monitors and inventories see it: a step of the scenario format
+/// (`{"op": "add_resource", "resource": {...}}`), and also what datasources and the topology
+/// push endpoint produce and what the service's event log records.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Change {
+    /// A new resource.
+    AddResource {
+        /// The resource.
+        resource: Resource,
+    },
+    /// New state, name or properties of a resource (properties are merged).
+    UpdateResource {
+        /// Resource id.
+        id: String,
+        /// New raw state.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        state: Option<String>,
+        /// New name.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        name: Option<String>,
+        /// Properties to merge.
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        properties: BTreeMap<String, Json>,
+    },
+    /// A resource and its edges go.
+    DeleteResource {
+        /// Resource id.
+        id: String,
+    },
+    /// A new edge between two resources.
+    AddEdge {
+        /// Source resource id.
+        source: String,
+        /// Target resource id.
+        target: String,
+        /// Edge label.
+        relationship_type: String,
+    },
+    /// An edge goes.
+    DeleteEdge {
+        /// Source resource id.
+        source: String,
+        /// Target resource id.
+        target: String,
+        /// Edge label.
+        relationship_type: String,
+    },
+    /// An external alarm is raised, or raised again with a new severity.
+    RaiseAlarm {
+        /// The alarm.
+        alarm: Alarm,
+    },
+    /// An external alarm clears.
+    ClearAlarm {
+        /// The alarm.
+        alarm: Alarm,
+    },
+}
+
+impl Change {
+    /// The edge of an `add_edge` or `delete_edge`, and whether it is added.
+    pub fn edge(&self) -> Option<(Edge, bool)> {
+        let (source, target, relationship_type, add) = match self {
+            Change::AddEdge { source, target, relationship_type } => {
+                (source, target, relationship_type, true)
+            }
+            Change::DeleteEdge { source, target, relationship_type } => {
+                (source, target, relationship_type, false)
+            }
+            _ => return None,
+        };
+        let edge = Edge {
+            source: source.clone(),
+            target: target.clone(),
+            relationship_type: relationship_type.clone(),
+        };
+        Some((edge, add))
+    }
 }
 
 /// Why a scenario cannot be read: where (`steps[3].alarm`) and what.
@@ -295,5 +345,22 @@ mod tests {
         let e = parse(r#"{"resources": [{"type": "nova.host"}]}"#).expect_err("no id");
         assert_eq!(e.to_string(), "resources[0]: missing field `id`");
         assert!(parse("[1,").is_err());
+    }
+
+    #[test]
+    fn the_json_form_is_the_scenario_step() {
+        let c: Change = serde_json::from_str(
+            r#"{"op": "add_edge", "source": "a", "target": "b", "relationship_type": "contains"}"#,
+        )
+        .expect("edge");
+        assert_eq!(
+            c.edge().map(|(e, add)| (e.relationship_type, add)),
+            Some(("contains".into(), true))
+        );
+        let back: Change =
+            serde_json::from_value(serde_json::to_value(&c).expect("json")).expect("round trip");
+        assert_eq!(back, c);
+        let bad = serde_json::from_str::<Change>(r#"{"op": "delete_resource", "id": "a", "x": 1}"#);
+        assert!(bad.is_err());
     }
 }

@@ -1,93 +1,10 @@
-//! The changes a runner accepts: the operations of the scenario format's steps, which are also
-//! what datasources and the topology push endpoint produce and what the event log records.
-//!
-//! [`Runner::check`](super::Runner::check) tells whether a list of changes would all apply
-//! before any is applied, so that a request is accepted or refused whole.
+//! Checking [`Change`]s before any is applied, so that a request is accepted or refused whole
+//! ([`Runner::check`](super::Runner::check)).
 
-use crate::scenario::{Alarm, Edge, Resource};
-use serde::{Deserialize, Serialize};
+pub use crate::scenario::Change;
+use crate::scenario::{Alarm, Edge};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
-
-/// One change to the cloud as monitors and inventories see it. The JSON form is the scenario
-/// format's step (`{"op": "add_resource", "resource": {...}}`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
-pub enum Change {
-    /// A new resource.
-    AddResource {
-        /// The resource.
-        resource: Resource,
-    },
-    /// New state, name or properties of a resource (properties are merged).
-    UpdateResource {
-        /// Resource id.
-        id: String,
-        /// New raw state.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        state: Option<String>,
-        /// New name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        name: Option<String>,
-        /// Properties to merge.
-        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-        properties: BTreeMap<String, Json>,
-    },
-    /// A resource and its edges go.
-    DeleteResource {
-        /// Resource id.
-        id: String,
-    },
-    /// A new edge between two resources.
-    AddEdge {
-        /// Source resource id.
-        source: String,
-        /// Target resource id.
-        target: String,
-        /// Edge label.
-        relationship_type: String,
-    },
-    /// An edge goes.
-    DeleteEdge {
-        /// Source resource id.
-        source: String,
-        /// Target resource id.
-        target: String,
-        /// Edge label.
-        relationship_type: String,
-    },
-    /// An external alarm is raised, or raised again with a new severity.
-    RaiseAlarm {
-        /// The alarm.
-        alarm: Alarm,
-    },
-    /// An external alarm clears.
-    ClearAlarm {
-        /// The alarm.
-        alarm: Alarm,
-    },
-}
-
-impl Change {
-    /// The edge of an `add_edge` or `delete_edge`, and whether it is added.
-    pub fn edge(&self) -> Option<(Edge, bool)> {
-        let (source, target, relationship_type, add) = match self {
-            Change::AddEdge { source, target, relationship_type } => {
-                (source, target, relationship_type, true)
-            }
-            Change::DeleteEdge { source, target, relationship_type } => {
-                (source, target, relationship_type, false)
-            }
-            _ => return None,
-        };
-        let edge = Edge {
-            source: source.clone(),
-            target: target.clone(),
-            relationship_type: relationship_type.clone(),
-        };
-        Some((edge, add))
-    }
-}
 
 /// The reserved property names a resource's `properties` may not use.
 pub fn is_reserved_property(key: &str) -> bool {
@@ -220,26 +137,4 @@ fn edge_key(e: &Edge) -> (String, String, String) {
 pub(super) fn alarm_key(a: &Alarm) -> (String, String, String, String) {
     let (k, name, target, id) = a.key();
     (k.as_str().to_string(), name.to_string(), target.to_string(), id.to_string())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_json_form_is_the_scenario_step() {
-        let c: Change = serde_json::from_str(
-            r#"{"op": "add_edge", "source": "a", "target": "b", "relationship_type": "contains"}"#,
-        )
-        .expect("edge");
-        assert_eq!(
-            c.edge().map(|(e, add)| (e.relationship_type, add)),
-            Some(("contains".into(), true))
-        );
-        let back: Change =
-            serde_json::from_value(serde_json::to_value(&c).expect("json")).expect("round trip");
-        assert_eq!(back, c);
-        let bad = serde_json::from_str::<Change>(r#"{"op": "delete_resource", "id": "a", "x": 1}"#);
-        assert!(bad.is_err());
-    }
 }

@@ -84,9 +84,9 @@ pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
     if replay.error.is_none() {
         for (i, step) in scenario.steps.iter().enumerate() {
             let t = Instant::now();
-            let outcome = match change_of(step) {
-                Some(c) => runner.apply(std::slice::from_ref(&c)),
-                None => Ok(Outcome::default()),
+            let outcome = match step {
+                Step::Change(c) => runner.apply(std::slice::from_ref(c)),
+                Step::Checkpoint { .. } => Ok(Outcome::default()),
             };
             replay.step_ns.push(t.elapsed().as_nanos());
             match outcome {
@@ -143,33 +143,6 @@ fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<Vec<Outcome>, Run
     }
     outcomes.push(runner.evaluate()?);
     Ok(outcomes)
-}
-
-/// The change a step makes (none for a checkpoint).
-pub fn change_of(step: &Step) -> Option<Change> {
-    Some(match step {
-        Step::AddResource { resource } => Change::AddResource { resource: resource.clone() },
-        Step::UpdateResource { id, state, name, properties } => Change::UpdateResource {
-            id: id.clone(),
-            state: state.clone(),
-            name: name.clone(),
-            properties: properties.clone(),
-        },
-        Step::DeleteResource { id } => Change::DeleteResource { id: id.clone() },
-        Step::AddEdge { source, target, relationship_type } => Change::AddEdge {
-            source: source.clone(),
-            target: target.clone(),
-            relationship_type: relationship_type.clone(),
-        },
-        Step::DeleteEdge { source, target, relationship_type } => Change::DeleteEdge {
-            source: source.clone(),
-            target: target.clone(),
-            relationship_type: relationship_type.clone(),
-        },
-        Step::RaiseAlarm { alarm } => Change::RaiseAlarm { alarm: alarm.clone() },
-        Step::ClearAlarm { alarm } => Change::ClearAlarm { alarm: alarm.clone() },
-        Step::Checkpoint { .. } => return None,
-    })
 }
 
 /// The `templates` key of RESULT.json: every template file in load order (definition
