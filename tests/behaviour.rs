@@ -1,29 +1,16 @@
 //! Use cases end to end through the runner: topology, event, expected alarms, states,
 //! causal links and workflows.
 
+mod common;
+
 use causeway::check::{Input, Options, check_set};
 use causeway::runner::replay;
+use common::{checkpoint, resource};
 use serde_json::{Value, json};
 use std::path::Path;
 
 fn run(templates: &[&str], scenario: Value) -> Value {
-    let scenario = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
-    let r = replay(rules(templates), &scenario, true);
-    assert!(r.error.is_none(), "{:?}", r.error);
-    let doc = causeway::runner::ResultDoc {
-        state: &r.state,
-        checkpoints: &r.checkpoints,
-        templates: Value::Null,
-    };
-    serde_json::to_value(&doc).expect("json")
-}
-
-fn checkpoint<'a>(result: &'a Value, label: &str) -> &'a Value {
-    result["checkpoints"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["label"] == label))
-        .map(|c| &c["state"])
-        .unwrap_or_else(|| panic!("no checkpoint {label}"))
+    common::run_rules(rules(templates), scenario)
 }
 
 fn deduced(state: &Value) -> Vec<(String, String)> {
@@ -38,10 +25,6 @@ fn deduced(state: &Value) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-fn resource<'a>(state: &'a Value, id: &str) -> &'a Value {
-    state["resources"].as_array().and_then(|r| r.iter().find(|r| r["id"] == id)).expect("resource")
 }
 
 fn nic_topology(steps: Value) -> Value {

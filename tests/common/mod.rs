@@ -22,8 +22,13 @@ pub fn rules(templates: &[(&str, &str)]) -> RuleSet {
 /// Replays `scenario` (the `causeway run` format) to its end, which must be reached without
 /// error; the RESULT document.
 pub fn run(templates: &[(&str, &str)], scenario: Value) -> Value {
+    run_rules(rules(templates), scenario)
+}
+
+/// [`run`] with rules compiled already.
+pub fn run_rules(rules: RuleSet, scenario: Value) -> Value {
     let scenario = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
-    let r = replay(rules(templates), &scenario, false);
+    let r = replay(rules, &scenario, true);
     assert!(r.error.is_none(), "{:?}", r.error);
     let doc = causeway::runner::ResultDoc {
         state: &r.state,
