@@ -7,6 +7,7 @@
 #![deny(missing_docs)]
 
 pub mod action;
+pub mod authoring;
 pub mod check;
 pub mod compile;
 pub mod condition;

@@ -68,6 +68,36 @@ enum Command {
     /// Serve the Vitrage API v1 (with no flags: the shipped templates and a demo cloud,
     /// state in ./causeway-data, on 127.0.0.1:8999).
     Serve(ServeArgs),
+    /// Run rule-set tests (`*.test.yaml`): steps, expectations and snapshots.
+    Test {
+        /// Write or rewrite snapshots (accepting pending `.new` ones).
+        #[arg(long)]
+        update: bool,
+        /// Test files, or directories searched for `*.test.yaml`.
+        #[arg(required = true, value_name = "PATH")]
+        paths: Vec<PathBuf>,
+    },
+    /// Replay the same events through two template sets and print every effect that differs.
+    Diff {
+        /// The template set before the change.
+        #[arg(long)]
+        before: PathBuf,
+        /// The template set after the change.
+        #[arg(long)]
+        after: PathBuf,
+        /// The events: a scenario (or the output of `causeway log`).
+        #[arg(long, alias = "events")]
+        scenario: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Print the service's event log as a scenario (for `causeway diff --events`).
+    Log {
+        /// The service's data directory.
+        #[arg(long = "data-dir", value_name = "DIR", default_value = "causeway-data")]
+        data_dir: PathBuf,
+    },
     /// Compile templates to Datalog rules.
     Compile {
         /// What to print.
@@ -134,6 +164,8 @@ struct SetArgs {
 enum Format {
     Text,
     Json,
+    /// SARIF 2.1.0 (validate only), for code scanning and editors.
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -154,6 +186,92 @@ fn parse_param(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
         _ => Err(format!("expected NAME=VALUE, got {s:?}")),
     }
+}
+
+fn test_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
+                .map_err(|e| format!("{}: {e}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .collect();
+            found.sort();
+            let (dirs, files): (Vec<PathBuf>, Vec<PathBuf>) =
+                found.into_iter().partition(|f| f.is_dir());
+            out.extend(files.into_iter().filter(|f| f.to_string_lossy().ends_with(".test.yaml")));
+            out.extend(test_files(
+                &dirs
+                    .into_iter()
+                    .filter(|d| !d.to_string_lossy().ends_with(".snapshots"))
+                    .collect::<Vec<_>>(),
+            )?);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn rule_tests(paths: &[PathBuf], update: bool) -> Result<ExitCode, String> {
+    use causeway::authoring::ruletest::{Snapshots, run_file};
+    let mode = if update { Snapshots::Update } else { Snapshots::Check };
+    let (mut passed, mut failed) = (0, 0);
+    for file in test_files(paths)? {
+        let results = match run_file(&file, mode) {
+            Ok(r) => r,
+            Err(e) => {
+                println!("FAIL {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        for r in results {
+            if r.failures.is_empty() {
+                println!("ok   {}", r.name);
+                passed += 1;
+                continue;
+            }
+            failed += 1;
+            println!("FAIL {}", r.name);
+            for f in &r.failures {
+                println!("     {}", f.replace('\n', "\n     "));
+            }
+            if !r.provenance.is_empty() {
+                println!("     what fired:");
+                for p in &r.provenance {
+                    println!("       {p}");
+                }
+            }
+        }
+    }
+    println!("{passed} passed, {failed} failed");
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn what_if(
+    before: &Path,
+    after: &Path,
+    scenario: &Path,
+    format: Format,
+) -> Result<ExitCode, String> {
+    use causeway::authoring::{files, whatif};
+    let none = std::collections::BTreeMap::new();
+    let rules_before = files::rules(before, &[], &none)?;
+    let rules_after = files::rules(after, &[], &none)?;
+    let text =
+        std::fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let parsed =
+        causeway::scenario::parse(&text).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let differences = whatif::diff(rules_before, rules_after, &parsed)?;
+    match format {
+        Format::Text => write_out(&whatif::render(&differences)),
+        _ => write_out(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&differences).map_err(|e| e.to_string())?
+        )),
+    }
+    Ok(if differences.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn serve(args: ServeArgs) -> Result<ExitCode, String> {
@@ -221,12 +339,29 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
                         serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
                     ));
                 }
+                Format::Sarif => write_out(&format!(
+                    "{}\n",
+                    serde_json::to_string_pretty(&causeway::authoring::sarif::log(&result.files))
+                        .map_err(|e| e.to_string())?
+                )),
                 Format::Text => print_text(&inputs, &result),
             }
             let ok = result.files.iter().all(|f| f.ok());
             Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
         }
         Command::Serve(args) => serve(args),
+        Command::Test { update, paths } => rule_tests(&paths, update),
+        Command::Diff { before, after, scenario, format } => {
+            what_if(&before, &after, &scenario, format)
+        }
+        Command::Log { data_dir } => {
+            let doc = causeway::authoring::whatif::scenario_from_log(&data_dir)?;
+            write_out(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?
+            ));
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run { templates, scenario, out, explain, stats } => {
             run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref())
         }

@@ -1,6 +1,8 @@
 //! Helpers shared by behaviour tests that write their templates inline.
 #![allow(dead_code)] // each test crate uses a part of it
 
+pub mod cli;
+
 use causeway::check::{Input, Options, check_set};
 use causeway::compile::ir::RuleSet;
 use causeway::runner::replay;

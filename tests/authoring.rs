@@ -1,0 +1,162 @@
+//! The template author's commands as an author uses them: `causeway test` with expectations
+//! and snapshots, `causeway diff` between two template sets, and SARIF from `validate`.
+
+mod common;
+
+use common::cli::{causeway, scratch, stdout};
+use std::path::Path;
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).expect("write");
+}
+
+fn copy_templates(to: &Path) {
+    std::fs::create_dir_all(to).expect("dir");
+    for name in ["host_down.yaml", "nic_failure.yaml", "port_down.yaml"] {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("templates").join(name),
+        )
+        .expect("template");
+        write(to, name, &text);
+    }
+}
+
+/// A test file over the NIC template in `dir/templates`, expecting `severity` on the host.
+fn nic_test(severity: &str) -> String {
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/demo_cloud.json");
+    format!(
+        "templates: templates\ntopology: {}\ntests:\n  - name: the host alarm\n    steps:\n      \
+         - {{op: raise_alarm, alarm: {{type: zabbix, name: nic failure, target: compute-1}}}}\n      \
+         - expect:\n          alarms: [{{name: host nic failure, target: compute-1, severity: {severity}}}]\n          \
+         states: {{compute-1: ERROR}}\n",
+        demo.display()
+    )
+}
+
+#[test]
+fn the_shipped_templates_pass_their_rule_set_tests() {
+    let out = causeway(&["test", "templates/tests"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("4 passed, 0 failed\n"), "{}", stdout(&out));
+}
+
+#[test]
+fn a_failing_expectation_shows_expected_against_got_and_what_fired() {
+    let dir = scratch("authoring-fail");
+    copy_templates(&dir.join("templates"));
+    write(&dir, "nic.test.yaml", &nic_test("WARNING"));
+    let file = dir.join("nic.test.yaml");
+    let out = causeway(&["test", file.to_str().unwrap_or("")]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out).replace(&file.display().to_string(), "nic.test.yaml");
+    insta::with_settings!({snapshot_path => "../snapshots"}, { insta::assert_snapshot!(text) });
+    write(&dir, "nic.test.yaml", &nic_test("CRITICAL"));
+    let out = causeway(&["test", file.to_str().unwrap_or("")]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).ends_with("1 passed, 0 failed\n"));
+}
+
+#[test]
+fn update_writes_a_snapshot_and_a_changed_state_is_caught_against_it() {
+    let dir = scratch("authoring-snap");
+    copy_templates(&dir.join("templates"));
+    write(
+        &dir,
+        "nic.test.yaml",
+        &nic_test("CRITICAL").replace("    steps:", "    snapshot: true\n    steps:"),
+    );
+    let file = dir.join("nic.test.yaml");
+    let path = file.to_str().unwrap_or("");
+    let snapshot = dir.join("nic.test.yaml.snapshots/the_host_alarm.json");
+    let first = causeway(&["test", path]);
+    assert_eq!(first.status.code(), Some(1), "no snapshot yet: {}", stdout(&first));
+    assert!(snapshot.with_extension("json.new").exists(), "pending snapshot written");
+    assert_eq!(causeway(&["test", "--update", path]).status.code(), Some(0));
+    assert!(snapshot.exists() && !snapshot.with_extension("json.new").exists());
+    assert_eq!(causeway(&["test", path]).status.code(), Some(0));
+    // The template changes: the snapshot catches what the expectation does not list.
+    let nic = std::fs::read_to_string(dir.join("templates/nic_failure.yaml")).expect("read");
+    write(
+        &dir.join("templates"),
+        "nic_failure.yaml",
+        &nic.replace("severity: WARNING", "severity: MAJOR"),
+    );
+    let changed = causeway(&["test", path]);
+    assert_eq!(changed.status.code(), Some(1));
+    let text = stdout(&changed);
+    assert!(
+        text.contains("- \"severity\": \"WARNING\"") && text.contains("+ \"severity\": \"MAJOR\""),
+        "{text}"
+    );
+}
+
+#[test]
+fn diff_shows_a_changed_severity_a_removed_action_and_an_added_scenario() {
+    let dir = scratch("authoring-diff");
+    copy_templates(&dir.join("before"));
+    copy_templates(&dir.join("after"));
+    let nic = std::fs::read_to_string(dir.join("before/nic_failure.yaml")).expect("read");
+    let changed = nic
+        .replace(
+            "alarm_name: application degraded\n          severity: WARNING",
+            "alarm_name: application degraded\n          severity: CRITICAL",
+        )
+        .replace("      - mark_down:\n          target: host\n", "")
+        + "  - condition: nic_alarm [on] host AND host [contains] instance\n    actions:\n      - set_state:\n          target: instance\n          state: SUBOPTIMAL\n";
+    write(&dir.join("after"), "nic_failure.yaml", &changed);
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/nic_failure.json");
+    let (before, after) = (dir.join("before"), dir.join("after"));
+    let args = [
+        "diff",
+        "--before",
+        before.to_str().unwrap_or(""),
+        "--after",
+        after.to_str().unwrap_or(""),
+    ];
+    let out = causeway(&[&args[..], &["--scenario", scenario.to_str().unwrap_or("")]].concat());
+    assert_eq!(out.status.code(), Some(1), "they differ");
+    let text = stdout(&out);
+    assert!(
+        text.contains("only before: alarm \"application degraded\" on shop (WARNING)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("only after: alarm \"application degraded\" on shop (CRITICAL)"),
+        "{text}"
+    );
+    assert!(text.contains("only before: host-1 marked down"), "{text}");
+    assert!(text.contains("only after: state of vm-1 set to SUBOPTIMAL"), "{text}");
+    assert!(text.contains("because fire_"), "each difference names the rule: {text}");
+    let same = causeway(&[
+        "diff",
+        "--before",
+        "templates",
+        "--after",
+        "templates",
+        "--scenario",
+        scenario.to_str().unwrap_or(""),
+    ]);
+    assert_eq!((same.status.code(), stdout(&same)), (Some(0), String::new()));
+}
+
+#[test]
+fn validate_speaks_sarif_2_1_0_with_the_position_of_each_error() {
+    let out = causeway(&[
+        "validate",
+        "--format",
+        "sarif",
+        "tests/fixtures/invalid/v1_unknown_id.yaml",
+        "templates",
+    ]);
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(log["version"], "2.1.0");
+    assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "causeway");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1, "only the invalid file has a result");
+    let r = &results[0];
+    assert_eq!((r["ruleId"].as_str(), r["level"].as_str()), (Some("vitrage/3"), Some("error")));
+    let region = &r["locations"][0]["physicalLocation"]["region"];
+    assert_eq!((region["startLine"].as_u64(), region["startColumn"].as_u64()), (Some(8), Some(23)));
+    let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
+    assert!(rules.iter().any(|rule| rule["id"] == "vitrage/3"));
+}
