@@ -45,6 +45,13 @@ enum Command {
         /// Write timings and peak memory measured in the process to this JSON file.
         #[arg(long)]
         stats: Option<PathBuf>,
+        /// After the run, say why this scenario (`<template>-scenario<i>`) does not act on
+        /// `--target`: the closest partial matches and the first atom each failed on.
+        #[arg(long = "why-not", value_name = "SCENARIO_ID", requires = "target")]
+        why_not: Option<String>,
+        /// The resource id `--why-not` asks about.
+        #[arg(long, value_name = "ID")]
+        target: Option<String>,
     },
     /// Write a synthetic scenario: zones, hosts, instances, ports, networks, volumes,
     /// applications, and NIC failures raised and cleared on some hosts.
@@ -362,8 +369,9 @@ fn run(cli: Cli) -> Result<ExitCode, String> {
             ));
             Ok(ExitCode::SUCCESS)
         }
-        Command::Run { templates, scenario, out, explain, stats } => {
-            run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref())
+        Command::Run { templates, scenario, out, explain, stats, why_not, target } => {
+            let why_not = why_not.zip(target);
+            run_scenario(&templates, &scenario, out.as_deref(), explain, stats.as_deref(), why_not)
         }
         Command::Gen { zones, hosts, instances, alarms, out } => {
             let size =
@@ -442,6 +450,7 @@ fn run_scenario(
     out: Option<&Path>,
     explain: bool,
     stats: Option<&Path>,
+    why_not: Option<(String, String)>,
 ) -> Result<ExitCode, String> {
     let started = std::time::Instant::now();
     let mut files: Vec<PathBuf> = std::fs::read_dir(templates)
@@ -458,7 +467,13 @@ fn run_scenario(
     let parsed =
         causeway::scenario::parse(&text).map_err(|e| format!("{}: {e}", scenario.display()))?;
     let load_ns = started.elapsed().as_nanos();
-    let replay = causeway::runner::replay(checked.compiled.rules.clone(), &parsed, explain);
+    let (replay, runner) =
+        causeway::runner::replay_keeping(checked.compiled.rules.clone(), &parsed, explain);
+    if let (Some((scenario_id, target)), Some(runner)) = (&why_not, &runner) {
+        for line in runner.why_not(scenario_id, target)? {
+            eprintln!("why not: {line}");
+        }
+    }
     let doc = causeway::runner::ResultDoc {
         state: &replay.state,
         checkpoints: &replay.checkpoints,

@@ -160,3 +160,107 @@ fn validate_speaks_sarif_2_1_0_with_the_position_of_each_error() {
     let rules = log["runs"][0]["tool"]["driver"]["rules"].as_array().expect("rules");
     assert!(rules.iter().any(|rule| rule["id"] == "vitrage/3"));
 }
+
+const NEAR: &str = "metadata: {version: 3, name: near, type: standard}
+entities:
+  host: {category: RESOURCE, type: nova.host}
+  vm: {category: RESOURCE, type: nova.instance}
+  nic: {category: ALARM, type: zabbix, name: nic failure}
+  quiet: {category: ALARM, type: nagios}
+  zone: {category: RESOURCE, type: nova.zone}
+scenarios:
+  - condition: nic [on] host AND host [contains] vm
+    actions: [{set_state: {target: vm, state: ERROR}}]
+  - condition: host [contains] vm AND NOT quiet [on] host
+    actions: [{set_state: {target: vm, state: SUBOPTIMAL}}]
+  - condition: host [contains] vm AND zone
+    actions: [{mark_down: {target: vm}}]
+";
+
+/// The runner after the scenario with `alarms` raised on host-1.
+fn near_miss_runner(alarms: serde_json::Value) -> causeway::runner::Runner {
+    let scenario = serde_json::json!({
+        "resources": [
+            {"id": "zone-1", "type": "nova.zone"},
+            {"id": "host-1", "type": "nova.host"},
+            {"id": "vm-1", "type": "nova.instance"}
+        ],
+        "edges": [{"source": "host-1", "target": "vm-1", "relationship_type": "contains"}],
+        "alarms": alarms
+    });
+    let parsed = causeway::scenario::parse(&scenario.to_string()).expect("scenario");
+    let rules = common::rules(&[("near.yaml", NEAR)]);
+    causeway::runner::replay_keeping(rules, &parsed, false).1.expect("runner")
+}
+
+fn why(runner: &causeway::runner::Runner, scenario: &str, target: &str) -> String {
+    runner.why_not(scenario, target).expect("why not").join("\n")
+}
+
+#[test]
+fn why_not_names_the_missing_edge_the_property_that_differs_and_the_entity_mismatch() {
+    let none = near_miss_runner(serde_json::json!([]));
+    assert_eq!(
+        why(&none, "near-scenario0", "vm-1"),
+        "clause 0 with vm=vm-1: no `on` edge from a `nic` to host-1 (matched vm=vm-1, host=host-1)"
+    );
+    assert_eq!(
+        why(&none, "near-scenario0", "host-1"),
+        "clause 0 with vm=host-1: host-1 is not the entity: vitrage_type: \"nova.host\" != \"nova.instance\""
+    );
+    let other = near_miss_runner(
+        serde_json::json!([{"type": "zabbix", "name": "nic down", "target": "host-1"}]),
+    );
+    assert_eq!(
+        why(&other, "near-scenario0", "vm-1"),
+        "clause 0 with vm=vm-1: no vertex reached is `nic`: nic down \
+         (name: \"nic down\" != \"nic failure\") (matched vm=vm-1, host=host-1)"
+    );
+    let fired = near_miss_runner(
+        serde_json::json!([{"type": "zabbix", "name": "nic failure", "target": "host-1"}]),
+    );
+    assert!(
+        why(&fired, "near-scenario0", "vm-1").ends_with("it matches, so the scenario acts on vm-1")
+    );
+}
+
+#[test]
+fn why_not_names_the_vertex_that_blocks_a_not_and_a_clause_that_is_not_connected() {
+    let quiet = near_miss_runner(
+        serde_json::json!([{"type": "nagios", "name": "hot", "target": "host-1"}]),
+    );
+    assert_eq!(
+        why(&quiet, "near-scenario1", "vm-1"),
+        "clause 0 with vm=vm-1: NOT quiet [on] host is blocked by hot -on-> host-1 \
+         (matched vm=vm-1, host=host-1)"
+    );
+    assert_eq!(
+        why(&quiet, "near-scenario2", "vm-1"),
+        "clause 0 with vm=vm-1: [9401] The clause's entities are not connected by its relationships. It never matches."
+    );
+    assert!(quiet.why_not("near-scenario9", "vm-1").is_err());
+}
+
+#[test]
+fn run_why_not_prints_the_near_misses() {
+    let out = causeway(&[
+        "run",
+        "--templates",
+        "templates",
+        "--scenario",
+        "tests/fixtures/nic_failure.json",
+        "--out",
+        "/dev/null",
+        "--why-not",
+        "nic_failure-scenario1",
+        "--target",
+        "vm-3",
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "why not: clause 0 with instance=vm-3: no `on` edge from a `host_alarm` to host-2"
+        ),
+        "{err}"
+    );
+}

@@ -97,15 +97,58 @@ impl Compiled {
 
     fn matches(&self, rel: RelationId, graph: &Graph, vertex: &Vertex) -> bool {
         let Some(alternatives) = self.relations.get(rel.0 as usize) else { return false };
-        alternatives.iter().any(|tests| {
-            tests.iter().all(|t| match t {
-                Test::Eq(key, want) => vertex.get(*key) == Some(Value::Str(*want)),
-                Test::Regex(key, pattern) => match (vertex.get(*key), pattern) {
-                    (Some(Value::Str(s)), Some(pattern)) => pattern.is_match(graph.resolve(s)),
-                    _ => false,
-                },
-            })
-        })
+        alternatives.iter().any(|tests| tests.iter().all(|t| self.passes(t, graph, vertex)))
+    }
+
+    /// Why `v` is not in the relation, in words (`name: "nic down" != "nic failure"`), or
+    /// `None` when it is. Of several alternatives (equivalences), the one `v` comes closest to.
+    pub fn mismatch(&self, rel: RelationId, graph: &Graph, v: VertexId) -> Option<String> {
+        let Some(vertex) = graph.vertex(v) else { return Some("it does not exist".into()) };
+        if vertex.is_deleted() {
+            return Some("it is deleted".into());
+        }
+        if vertex.is_placeholder() {
+            return Some("it is a placeholder".into());
+        }
+        let alternatives = self.relations.get(rel.0 as usize)?;
+        let shown = |key: Sym| match vertex.get(key) {
+            Some(Value::Str(s)) | Some(Value::Num(s)) => format!("{:?}", graph.resolve(s)),
+            Some(Value::Bool(b)) => b.to_string(),
+            _ => "absent".into(),
+        };
+        let failures = |tests: &[Test]| -> Vec<String> {
+            tests
+                .iter()
+                .filter(|t| !self.passes(t, graph, vertex))
+                .map(|t| match t {
+                    Test::Eq(key, want) => {
+                        format!(
+                            "{}: {} != {:?}",
+                            graph.resolve(*key),
+                            shown(*key),
+                            graph.resolve(*want)
+                        )
+                    }
+                    Test::Regex(key, _) => format!(
+                        "{}: {} does not match the entity's regex",
+                        graph.resolve(*key),
+                        shown(*key)
+                    ),
+                })
+                .collect()
+        };
+        let best = alternatives.iter().map(|a| failures(a)).min_by_key(Vec::len)?;
+        (!best.is_empty()).then(|| best.join(", "))
+    }
+
+    fn passes(&self, t: &Test, graph: &Graph, vertex: &Vertex) -> bool {
+        match t {
+            Test::Eq(key, want) => vertex.get(*key) == Some(Value::Str(*want)),
+            Test::Regex(key, pattern) => match (vertex.get(*key), pattern) {
+                (Some(Value::Str(s)), Some(pattern)) => pattern.is_match(graph.resolve(s)),
+                _ => false,
+            },
+        }
     }
 
     /// The number of relations.

@@ -138,19 +138,32 @@ fn negated_edge_exists(
     graph: &Graph,
     b: &[VertexId],
 ) -> bool {
+    negation_witness(c, n, graph, b).is_some()
+}
+
+/// An edge `(source, target)` that makes negation `n` fail for binding `b`, if any.
+pub(super) fn negation_witness(
+    c: &Compiled,
+    n: &super::compiled::Not,
+    graph: &Graph,
+    b: &[VertexId],
+) -> Option<(VertexId, VertexId)> {
     let free_ok = |rel: RelationId, v: VertexId| !b.contains(&v) && c.member(rel, graph, v);
     match (&n.source, &n.target) {
         (End::Bound(s), End::Bound(t)) => {
-            live_edge(graph, b[s.0 as usize], b[t.0 as usize], n.label)
+            let (s, t) = (b[s.0 as usize], b[t.0 as usize]);
+            live_edge(graph, s, t, n.label).then_some((s, t))
         }
         (End::Bound(s), End::Free { relation, .. }) => {
-            graph.out_neighbours(b[s.0 as usize], n.label).any(|t| free_ok(*relation, t))
+            let s = b[s.0 as usize];
+            graph.out_neighbours(s, n.label).find(|&t| free_ok(*relation, t)).map(|t| (s, t))
         }
         (End::Free { relation, .. }, End::Bound(t)) => {
-            graph.in_neighbours(b[t.0 as usize], n.label).any(|s| free_ok(*relation, s))
+            let t = b[t.0 as usize];
+            graph.in_neighbours(t, n.label).find(|&s| free_ok(*relation, s)).map(|s| (s, t))
         }
         (End::Free { relation: rs, .. }, End::Free { relation: rt, .. }) => graph
             .edges_with_label(n.label)
-            .any(|(s, t)| s != t && free_ok(*rs, s) && free_ok(*rt, t)),
+            .find(|&(s, t)| s != t && free_ok(*rs, s) && free_ok(*rt, t)),
     }
 }

@@ -10,6 +10,7 @@
 mod compiled;
 mod eval;
 mod incremental;
+pub mod why_not;
 
 pub use compiled::Compiled;
 pub use eval::{Binding, anchored};

@@ -16,10 +16,11 @@ mod change;
 mod outcome;
 mod replay;
 mod result;
+mod why_not;
 
 pub use change::{Change, is_reserved_property};
 pub use outcome::Outcome;
-pub use replay::{Checkpoint, Replay, ResultDoc, replay, templates_report};
+pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 
 use crate::action::mistral::{Appearing, Workflows};

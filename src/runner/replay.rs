@@ -52,6 +52,15 @@ pub struct ResultDoc<'a> {
 
 /// Replays `scenario` with `rules`.
 pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
+    replay_keeping(rules, scenario, explain).0
+}
+
+/// [`replay`], keeping the runner in its final state for questions about it (`--why-not`).
+pub fn replay_keeping(
+    rules: RuleSet,
+    scenario: &Scenario,
+    explain: bool,
+) -> (Replay, Option<Runner>) {
     let mut replay = Replay {
         state: Snapshot::default(),
         checkpoints: Vec::new(),
@@ -65,7 +74,7 @@ pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
         Ok(r) => r,
         Err(e) => {
             replay.error = Some((Json::String("initial".into()), e));
-            return replay;
+            return (replay, None);
         }
     };
     runner.explain = explain;
@@ -105,7 +114,7 @@ pub fn replay(rules: RuleSet, scenario: &Scenario, explain: bool) -> Replay {
     }
     replay.state = runner.snapshot();
     replay.state.mistral_calls = calls;
-    replay
+    (replay, Some(runner))
 }
 
 /// Keeps what the result shows of one outcome: workflow calls, explanations, warnings.

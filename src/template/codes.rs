@@ -110,6 +110,7 @@ pub fn message(code: u32) -> Option<&'static str> {
         EQUIVALENCE_SYNTAX => "Equivalence template is malformed.",
         NOT_STRATIFIABLE => "Templates recurse through negation.",
         DUPLICATE_NAME => "Duplicate template name",
+        DISCONNECTED_CLAUSE => "The clause's entities are not connected by its relationships.",
         _ => return None,
     })
 }
@@ -146,6 +147,9 @@ pub const EQUIVALENCE_SYNTAX: u32 = 9202;
 pub const NOT_STRATIFIABLE: u32 = 9300;
 /// Two templates of one set share a name (Vitrage: add fails with "Duplicate template name").
 pub const DUPLICATE_NAME: u32 = 9301;
+/// A clause whose entities its relationships do not connect: it never matches, in Vitrage as
+/// here. Validation accepts it as Vitrage does; `causeway run --why-not` names it.
+pub const DISCONNECTED_CLAUSE: u32 = 9401;
 
 /// A short hint on how to fix a template that fails with `code`.
 pub fn hint(code: u32) -> &'static str {
@@ -245,6 +249,9 @@ pub fn hint(code: u32) -> &'static str {
             "break the cycle: a template must not negate what it deduces, directly or through others"
         }
         DUPLICATE_NAME => "give each template a unique metadata.name",
+        DISCONNECTED_CLAUSE => {
+            "join every entity of the clause to the others with a relationship, e.g. `host [contains] vm`"
+        }
         _ => "see the Vitrage template format documentation",
     }
 }
@@ -271,6 +278,7 @@ mod tests {
             EQUIVALENCE_SYNTAX,
             NOT_STRATIFIABLE,
             DUPLICATE_NAME,
+            DISCONNECTED_CLAUSE,
         ] {
             assert!(message(code).is_some(), "{code}");
             assert_ne!(hint(code), hint(1), "{code}");
