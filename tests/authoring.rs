@@ -149,6 +149,14 @@ fn validate_speaks_sarif_2_1_0_with_the_position_of_each_error() {
         "templates",
     ]);
     let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let schema_text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sarif/sarif-2.1.0-rtm.5.json"),
+    )
+    .expect("schema");
+    let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("schema json");
+    let validator = jsonschema::draft4::new(&schema).expect("the schema compiles");
+    let errors: Vec<String> = validator.iter_errors(&log).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "SARIF 2.1.0 schema: {errors:?}");
     assert_eq!(log["version"], "2.1.0");
     assert_eq!(log["runs"][0]["tool"]["driver"]["name"], "causeway");
     let results = log["runs"][0]["results"].as_array().expect("results");
