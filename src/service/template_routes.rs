@@ -53,6 +53,7 @@ fn requested(params: &Params) -> Result<Vec<NewTemplate>, ApiError> {
         .get("templates")
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::bad_request("Missing mandatory field: templates"))?;
+    let template_type = template_type(params)?;
     let params = template_params(params)?;
     list.iter()
         .map(|pair| {
@@ -64,7 +65,7 @@ fn requested(params: &Params) -> Result<Vec<NewTemplate>, ApiError> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Ok(NewTemplate { file, text, params: params.clone() })
+            Ok(NewTemplate { file, text, params: params.clone(), template_type })
         })
         .collect()
 }
@@ -115,7 +116,6 @@ async fn validate(params: Params) -> Result<Json<Value>, ApiError> {
 /// `PUT /v1/template`: adds the templates; each is ACTIVE, or ERROR with its message.
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let new = requested(&params)?;
-    template_type(&params)?;
     let overwrite = params.bool("overwrite", false);
     let (reply, answer) = oneshot::channel();
     let command = Command::AddTemplates { templates: new, overwrite, reply };

@@ -8,6 +8,7 @@
 use crate::check::{Input, Options, check_set};
 use crate::compile::ir::RuleSet;
 use crate::store::{StoredTemplate, TemplateStatus, Timestamp};
+use crate::template::TemplateType;
 use crate::template::params::Params;
 use serde_json::{Value as Json, json};
 
@@ -20,28 +21,48 @@ pub struct NewTemplate {
     pub text: String,
     /// Its parameters.
     pub params: Option<Params>,
+    /// The type the request named (`template_type`); Vitrage's API needs it for templates
+    /// whose metadata names none (v1), and refuses one that disagrees with the metadata.
+    pub template_type: Option<TemplateType>,
+}
+
+/// The name Vitrage's API and causeway's store give a template type.
+fn type_name(t: TemplateType) -> &'static str {
+    match t {
+        TemplateType::Standard => "standard",
+        TemplateType::Definition => "definition",
+        TemplateType::Equivalence => "equivalence",
+    }
 }
 
 /// The set's rules and every template with the status this compile gave it.
+///
+/// Each template is checked as the type it was stored with, so a v1 definition added with
+/// `--type definition` is one. Definition templates are checked on their own (Vitrage
+/// validates one when it is added); the valid ones are what `includes` of the others see.
 pub fn compile(templates: &mut [StoredTemplate]) -> RuleSet {
     let input =
         |t: &StoredTemplate| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() };
     let (defs, rest): (Vec<&StoredTemplate>, Vec<&StoredTemplate>) =
         templates.iter().partition(|t| t.template_type == "definition");
-    let mut options =
-        Options { def_templates: defs.iter().map(|t| input(t)).collect(), ..Options::default() };
+    let def_inputs: Vec<Input> = defs.iter().map(|t| input(t)).collect();
+    let mut options = Options { def_templates: def_inputs.clone(), ..Options::default() };
     for t in templates.iter() {
         if let Some(p) = t.params.as_ref().and_then(params_of) {
             options.file_params.insert(t.uuid.clone(), p);
         }
+        if let Some(ty) = TemplateType::parse(&t.template_type) {
+            options.file_types.insert(t.uuid.clone(), ty);
+        }
     }
     let inputs: Vec<Input> = rest.iter().map(|t| input(t)).collect();
     let checked = check_set(&inputs, &options);
+    let def_options =
+        Options { template_type: Some(TemplateType::Definition), ..Options::default() };
+    let checked_defs = check_set(&def_inputs, &def_options);
     for t in templates.iter_mut() {
-        let result = checked.files.iter().find(|f| f.file == t.uuid);
-        let error =
-            result.and_then(|f| f.error.as_ref()).filter(|_| t.template_type != "definition");
-        (t.status, t.status_details) = match error {
+        let result = checked.files.iter().chain(&checked_defs.files).find(|f| f.file == t.uuid);
+        (t.status, t.status_details) = match result.and_then(|f| f.error.as_ref()) {
             Some(d) => (TemplateStatus::Error, d.message.clone()),
             None if t.template_type == "equivalence" => {
                 (TemplateStatus::Active, "No Validation".into())
@@ -61,7 +82,8 @@ fn params_of(json: &Json) -> Option<Params> {
     )
 }
 
-/// A stored template for `new`, named and typed from its metadata.
+/// A stored template for `new`, named from its metadata and typed as the request says, else
+/// as its metadata says, else standard.
 pub fn stored(uuid: String, new: &NewTemplate, at: &Timestamp) -> StoredTemplate {
     let doc = crate::template::load(&new.file, new.text.as_bytes()).ok();
     let meta = |key: &str| {
@@ -74,7 +96,10 @@ pub fn stored(uuid: String, new: &NewTemplate, at: &Timestamp) -> StoredTemplate
         uuid,
         name: meta("name").unwrap_or_default(),
         file_name,
-        template_type: meta("type").unwrap_or_else(|| "standard".into()),
+        template_type: match new.template_type {
+            Some(t) => type_name(t).into(),
+            None => meta("type").filter(|t| !t.is_empty()).unwrap_or_else(|| "standard".into()),
+        },
         status: TemplateStatus::Loading,
         status_details: String::new(),
         yaml: new.text.clone(),
@@ -107,8 +132,17 @@ mod tests {
     use super::*;
 
     fn template(uuid: &str, text: &str) -> StoredTemplate {
+        typed(uuid, text, None)
+    }
+
+    fn typed(uuid: &str, text: &str, template_type: Option<TemplateType>) -> StoredTemplate {
         let at = Timestamp::now();
-        let new = NewTemplate { file: format!("{uuid}.yaml"), text: text.into(), params: None };
+        let new = NewTemplate {
+            file: format!("{uuid}.yaml"),
+            text: text.into(),
+            params: None,
+            template_type,
+        };
         stored(uuid.into(), &new, &at)
     }
 
@@ -125,5 +159,35 @@ mod tests {
         assert!(!set[1].status_details.is_empty());
         assert_eq!(rules.templates.len(), 1);
         assert_eq!(listed(&set[0])["name"], "good");
+    }
+
+    /// A v1 definition and a v1 template including it, neither naming its type in metadata.
+    const DEFINITION: &str = "metadata:\n name: def\ndefinitions:\n entities:\n  - entity: {category: ALARM, type: nagios, name: p, template_id: alarm}\n  - entity: {category: RESOURCE, type: nova.host, template_id: host}\n relationships:\n  - relationship: {source: alarm, target: host, relationship_type: on, template_id: alarm_on_host}\n";
+    const INCLUDING: &str = "metadata:\n name: user\nincludes:\n  - name: def\nscenarios:\n - scenario:\n    condition: alarm_on_host\n    actions:\n     - action:\n        action_type: set_state\n        properties: {state: SUBOPTIMAL}\n        action_target: {target: host}\n";
+
+    #[test]
+    fn a_template_keeps_the_type_it_was_added_with() {
+        let mut set = vec![
+            typed("d", DEFINITION, Some(TemplateType::Definition)),
+            typed("u", INCLUDING, Some(TemplateType::Standard)),
+        ];
+        assert_eq!(set[0].template_type, "definition");
+        let rules = compile(&mut set);
+        assert_eq!(
+            (set[0].status, set[1].status),
+            (TemplateStatus::Active, TemplateStatus::Active)
+        );
+        assert_eq!(rules.templates.len(), 1);
+        // A definition that is not one is an error, not silently active; so is a type that
+        // disagrees with the metadata (Vitrage's 66).
+        let broken = DEFINITION.replace("relationship_type: on, ", "");
+        let standard = "metadata: {version: 3, name: s, type: standard}\nentities:\n  host: {type: nova.host}\n  vm: {type: nova.instance}\nscenarios:\n  - condition: host [contains] vm\n    actions:\n      - set_state: {target: host, state: SUBOPTIMAL}\n";
+        let mut set = vec![
+            typed("b", &broken, Some(TemplateType::Definition)),
+            typed("s", standard, Some(TemplateType::Equivalence)),
+        ];
+        compile(&mut set);
+        assert_eq!((set[0].status, set[1].status), (TemplateStatus::Error, TemplateStatus::Error));
+        assert_eq!(set[1].status_details, "Unknown template type");
     }
 }
