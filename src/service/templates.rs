@@ -9,7 +9,8 @@ use crate::check::{Input, Options, check_set};
 use crate::compile::ir::RuleSet;
 use crate::store::{StoredTemplate, TemplateStatus, Timestamp};
 use crate::template::TemplateType;
-use crate::template::params::Params;
+use crate::template::params::{self, ParamSupport, Params};
+use crate::template::yaml::{Node, Value as Yaml};
 use serde_json::{Value as Json, json};
 
 /// A template as a request brings it.
@@ -84,8 +85,13 @@ fn params_of(json: &Json) -> Option<Params> {
 
 /// A stored template for `new`, named from its metadata and typed as the request says, else
 /// as its metadata says, else standard.
+///
+/// The name is read after the parameters are resolved, as Vitrage reads it: `name` may be a
+/// `get_param`.
 pub fn stored(uuid: String, new: &NewTemplate, at: &Timestamp) -> StoredTemplate {
-    let doc = crate::template::load(&new.file, new.text.as_bytes()).ok();
+    let doc = crate::template::load(&new.file, new.text.as_bytes())
+        .ok()
+        .map(|d| resolved(&d, new.params.as_ref()).unwrap_or(d));
     let meta = |key: &str| {
         doc.as_ref().and_then(|d| d.get("metadata")).and_then(|m| m.get(key)).map(|v| v.py_str())
     };
@@ -121,10 +127,39 @@ pub fn listed(t: &StoredTemplate) -> Json {
     })
 }
 
-/// A template as `template show` shows it: its content as a JSON tree, as Vitrage stores it.
+/// `doc` with its parameters resolved and its `parameters` section gone, as Vitrage stores a
+/// valid template; `None` when a parameter does not resolve.
+fn resolved(doc: &Node, actual: Option<&Params>) -> Option<Node> {
+    let mut doc = params::resolve(doc, ParamSupport::Supported, actual).ok()?;
+    if let Yaml::Map(entries) = &mut doc.value {
+        entries.retain(|(k, _)| k.as_str() != Some("parameters"));
+    }
+    Some(doc)
+}
+
+/// A YAML tree as JSON, every scalar a string: what PyYAML's `BaseLoader` makes of it.
+fn to_json(node: &Node) -> Json {
+    match &node.value {
+        Yaml::Str(s) => Json::String(s.clone()),
+        Yaml::Seq(items) => Json::Array(items.iter().map(to_json).collect()),
+        Yaml::Map(entries) => {
+            Json::Object(entries.iter().map(|(k, v)| (k.py_str(), to_json(v))).collect())
+        }
+    }
+}
+
+/// A template as `template show` shows it: its content as Vitrage stores it, loaded with
+/// `BaseLoader` (`version: "3"`) and, unless it failed, with its parameters resolved.
 pub fn shown(t: &StoredTemplate) -> Json {
-    let doc: Option<Json> = serde_saphyr::from_str(&t.yaml).ok();
-    doc.unwrap_or_else(|| Json::String(t.yaml.clone()))
+    let Ok(doc) = crate::template::load(&t.file_name, t.yaml.as_bytes()) else {
+        return Json::String(t.yaml.clone());
+    };
+    let actual = t.params.as_ref().and_then(params_of);
+    let doc = match t.status {
+        TemplateStatus::Error => doc,
+        _ => resolved(&doc, actual.as_ref()).unwrap_or(doc),
+    };
+    to_json(&doc)
 }
 
 #[cfg(test)]
@@ -189,5 +224,24 @@ mod tests {
         compile(&mut set);
         assert_eq!((set[0].status, set[1].status), (TemplateStatus::Error, TemplateStatus::Error));
         assert_eq!(set[1].status_details, "Unknown template type");
+    }
+
+    #[test]
+    fn a_template_with_parameters_is_named_and_shown_resolved() {
+        let text = "metadata: {version: 3, name: get_param(name), type: standard}\nparameters:\n  name: {}\n  state: {default: SUBOPTIMAL}\nentities:\n  host: {type: nova.host}\n  vm: {type: nova.instance}\nscenarios:\n  - condition: host [contains] vm\n    actions:\n      - set_state: {target: host, state: get_param(state)}\n";
+        let given: Params = [("name".to_string(), "named".to_string())].into();
+        let new = NewTemplate {
+            file: "p.yaml".into(),
+            text: text.into(),
+            params: Some(given),
+            template_type: None,
+        };
+        let mut set = vec![stored("p".into(), &new, &Timestamp::now())];
+        compile(&mut set);
+        assert_eq!((set[0].name.as_str(), set[0].status), ("named", TemplateStatus::Active));
+        let shown = shown(&set[0]);
+        assert_eq!(shown["metadata"], json!({"version": "3", "name": "named", "type": "standard"}));
+        assert_eq!(shown["scenarios"][0]["actions"][0]["set_state"]["state"], "SUBOPTIMAL");
+        assert!(shown.get("parameters").is_none());
     }
 }
