@@ -12,6 +12,7 @@ use super::ingest::refusal;
 use super::params::Params;
 use super::templates::{self, NewTemplate};
 use crate::check::{Input, Options, check_set};
+use crate::store::TemplateStatus;
 use crate::template::TemplateType;
 use crate::template::params::Params as TemplateParams;
 use axum::extract::rejection::PathRejection;
@@ -93,11 +94,21 @@ fn template_type(params: &Params) -> Result<Option<TemplateType>, ApiError> {
     }
 }
 
-/// `POST /v1/template`: Vitrage's validate answer, per template.
-async fn validate(params: Params) -> Result<Json<Value>, ApiError> {
+/// `POST /v1/template`: Vitrage's validate answer, per template. `includes` see the active
+/// definition templates of the set, as Vitrage's validation loads them from its database.
+async fn validate(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let new = requested(&params)?;
+    let def_templates = state
+        .writer
+        .templates
+        .borrow()
+        .iter()
+        .filter(|t| t.template_type == "definition" && t.status == TemplateStatus::Active)
+        .map(|t| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() })
+        .collect();
     let options = Options {
         template_type: template_type(&params)?,
+        def_templates,
         params: new.first().and_then(|t| t.params.clone()),
         vitrage_validate: true,
         ..Options::default()
