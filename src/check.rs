@@ -32,6 +32,9 @@ pub struct Options {
     /// Parameter values of single files (by [`Input::file`]), over [`Options::params`]: each
     /// template added through the API brings its own.
     pub file_params: std::collections::BTreeMap<String, Params>,
+    /// Types of single files (by [`Input::file`]), over [`Options::template_type`]: each
+    /// template added through the API keeps the `template_type` it was added with.
+    pub file_types: std::collections::BTreeMap<String, TemplateType>,
     /// Answer as Vitrage's validate API does: templates Vitrage accepts but cannot run (an
     /// action target outside the condition) are valid with a warning. `compile` and `run`
     /// leave this off and reject them.
@@ -98,7 +101,9 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
         match template::load(&input.file, &input.bytes) {
             Err(d) => result.error = Some(d),
             Ok(doc) => {
-                result.template_type = template::resolve_type(&doc, options.template_type).ok();
+                let requested =
+                    options.file_types.get(&input.file).copied().or(options.template_type);
+                result.template_type = template::resolve_type(&doc, requested).ok();
                 let own;
                 let ctx = match options.file_params.get(&input.file) {
                     Some(p) => {
@@ -110,7 +115,7 @@ pub fn check_set(inputs: &[Input], options: &Options) -> SetResult {
                     }
                     None => &ctx,
                 };
-                match template::check(&input.file, &doc, options.template_type, ctx) {
+                match template::check(&input.file, &doc, requested, ctx) {
                     Err(d) => result.error = Some(d),
                     Ok(Checked::Standard(t))
                         if !options.vitrage_validate

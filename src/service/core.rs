@@ -4,8 +4,9 @@
 //! changes are checked and staged (a refused request is answered at once and never logged),
 //! the batch is evaluated once, and the accepted requests, the workflow requests and the alarm
 //! history the evaluation produced are committed in one transaction (one fsync for the whole
-//! batch). Only then are the requests acknowledged, the new [`View`] published and the
-//! notifications sent, so nothing a client or Mistral sees is ever ahead of the log.
+//! batch). Only then are the new [`View`] published, the notifications sent and the requests
+//! acknowledged, so nothing a client or Mistral sees is ever ahead of the log, and a client
+//! that was answered reads its own change.
 //!
 //! The log holds every accepted request with the number of the batch it was evaluated in.
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
@@ -19,7 +20,7 @@ use crate::action::mistral::MistralRequest;
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
     Entry, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError, StoredTemplate,
-    Timestamp, Txn, Webhook,
+    TemplateStatus, Timestamp, Txn, Webhook,
 };
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -414,24 +415,46 @@ impl Core {
         self.template_tx.send_replace(Arc::new(self.templates.clone()));
     }
 
+    /// Adds templates; with `overwrite`, those already named like one of them go first. A
+    /// template named like one in the set is refused with Vitrage's ERROR `Duplicate template
+    /// name` and, as in Vitrage, kept nowhere (its uuid is empty): stored, it would become
+    /// active once the other is deleted.
     fn add_templates(
         &mut self,
         new: Vec<NewTemplate>,
         overwrite: bool,
         at: &Timestamp,
     ) -> Result<Vec<StoredTemplate>, CoreError> {
+        let fresh: Vec<StoredTemplate> = new
+            .iter()
+            .map(|n| templates::stored(uuid::Uuid::new_v4().to_string(), n, at))
+            .collect();
         let mut set = self.templates.clone();
-        let mut added = Vec::new();
-        for n in &new {
-            let t = templates::stored(uuid::Uuid::new_v4().to_string(), n, at);
-            if overwrite {
-                set.retain(|old| old.name != t.name);
-            }
-            added.push(t.uuid.clone());
-            set.push(t);
+        if overwrite {
+            set.retain(|old| !fresh.iter().any(|t| t.name == old.name));
         }
-        self.change_templates(set, at)?;
-        Ok(self.templates.iter().filter(|t| added.contains(&t.uuid)).cloned().collect())
+        let changed = set.len() != self.templates.len();
+        let mut answer = Vec::with_capacity(fresh.len());
+        for t in fresh {
+            if !t.name.is_empty() && set.iter().any(|old| old.name == t.name) {
+                answer.push(StoredTemplate {
+                    uuid: String::new(),
+                    status: TemplateStatus::Error,
+                    status_details: "Duplicate template name".into(),
+                    ..t
+                });
+            } else {
+                answer.push(t.clone());
+                set.push(t);
+            }
+        }
+        if changed || answer.iter().any(|t| !t.uuid.is_empty()) {
+            self.change_templates(set, at)?;
+        }
+        Ok(answer
+            .into_iter()
+            .map(|a| self.templates.iter().find(|t| t.uuid == a.uuid).cloned().unwrap_or(a))
+            .collect())
     }
 
     fn delete_templates(

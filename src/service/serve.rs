@@ -110,6 +110,7 @@ pub fn initial(config: &ServeConfig) -> Result<Initial, ServeError> {
                 file: (*file).into(),
                 text: (*text).into(),
                 params: None,
+                template_type: None,
             })
             .collect(),
         Some(dir) => {
@@ -124,7 +125,12 @@ pub fn initial(config: &ServeConfig) -> Result<Initial, ServeError> {
             files
                 .iter()
                 .map(|p| {
-                    Ok(NewTemplate { file: p.display().to_string(), text: read(p)?, params: None })
+                    Ok(NewTemplate {
+                        file: p.display().to_string(),
+                        text: read(p)?,
+                        params: None,
+                        template_type: None,
+                    })
                 })
                 .collect::<Result<_, ServeError>>()?
         }

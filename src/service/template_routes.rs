@@ -12,6 +12,7 @@ use super::ingest::refusal;
 use super::params::Params;
 use super::templates::{self, NewTemplate};
 use crate::check::{Input, Options, check_set};
+use crate::store::TemplateStatus;
 use crate::template::TemplateType;
 use crate::template::params::Params as TemplateParams;
 use axum::extract::rejection::PathRejection;
@@ -53,6 +54,7 @@ fn requested(params: &Params) -> Result<Vec<NewTemplate>, ApiError> {
         .get("templates")
         .and_then(Value::as_array)
         .ok_or_else(|| ApiError::bad_request("Missing mandatory field: templates"))?;
+    let template_type = template_type(params)?;
     let params = template_params(params)?;
     list.iter()
         .map(|pair| {
@@ -64,7 +66,7 @@ fn requested(params: &Params) -> Result<Vec<NewTemplate>, ApiError> {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            Ok(NewTemplate { file, text, params: params.clone() })
+            Ok(NewTemplate { file, text, params: params.clone(), template_type })
         })
         .collect()
 }
@@ -92,11 +94,21 @@ fn template_type(params: &Params) -> Result<Option<TemplateType>, ApiError> {
     }
 }
 
-/// `POST /v1/template`: Vitrage's validate answer, per template.
-async fn validate(params: Params) -> Result<Json<Value>, ApiError> {
+/// `POST /v1/template`: Vitrage's validate answer, per template. `includes` see the active
+/// definition templates of the set, as Vitrage's validation loads them from its database.
+async fn validate(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let new = requested(&params)?;
+    let def_templates = state
+        .writer
+        .templates
+        .borrow()
+        .iter()
+        .filter(|t| t.template_type == "definition" && t.status == TemplateStatus::Active)
+        .map(|t| Input { file: t.uuid.clone(), bytes: t.yaml.clone().into_bytes() })
+        .collect();
     let options = Options {
         template_type: template_type(&params)?,
+        def_templates,
         params: new.first().and_then(|t| t.params.clone()),
         vitrage_validate: true,
         ..Options::default()
@@ -115,7 +127,6 @@ async fn validate(params: Params) -> Result<Json<Value>, ApiError> {
 /// `PUT /v1/template`: adds the templates; each is ACTIVE, or ERROR with its message.
 async fn add(State(state): State<AppState>, params: Params) -> Result<Json<Value>, ApiError> {
     let new = requested(&params)?;
-    template_type(&params)?;
     let overwrite = params.bool("overwrite", false);
     let (reply, answer) = oneshot::channel();
     let command = Command::AddTemplates { templates: new, overwrite, reply };
