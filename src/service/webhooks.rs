@@ -182,6 +182,17 @@ fn matches(filter: Option<&Value>, payload: &Value) -> bool {
     })
 }
 
+/// Whether the webhook's project may see the alarm: an admin's webhook sees every alarm, a
+/// project's those of its project (the alarm's, or its resource's), as Vitrage's notifier.
+fn for_tenant(hook: &Webhook, payload: &Value) -> bool {
+    if hook.is_admin_webhook {
+        return true;
+    }
+    let project = |k: &str| payload.get(k).and_then(Value::as_str);
+    let owner = project("project_id").or_else(|| project("vitrage_resource_project_id"));
+    owner.is_some() && owner == hook.project_id.as_deref()
+}
+
 /// Delivers notifications to the registered webhooks until the channel closes.
 pub async fn deliver(
     registry: Registry,
@@ -208,7 +219,9 @@ pub async fn deliver(
             Err(broadcast::error::RecvError::Closed) => return,
         };
         let hooks = registry.read().map(|h| h.clone()).unwrap_or_default();
-        for hook in hooks.into_iter().filter(|h| matches(h.regex_filter.as_ref(), &n.payload)) {
+        let wanted =
+            |h: &Webhook| for_tenant(h, &n.payload) && matches(h.regex_filter.as_ref(), &n.payload);
+        for hook in hooks.into_iter().filter(wanted) {
             let body = json!({"notification": n.event_type, "payload": n.payload});
             let (client, slots, metrics) = (client.clone(), slots.clone(), metrics.clone());
             tokio::spawn(async move {
@@ -259,6 +272,25 @@ async fn post_with_retries(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_project_webhook_gets_only_its_project_alarms() {
+        let hook = |admin: bool| Webhook {
+            id: "w".into(),
+            url: "http://127.0.0.1:1/".into(),
+            regex_filter: None,
+            headers: None,
+            created_at: Timestamp::now(),
+            project_id: Some("demo".into()),
+            is_admin_webhook: admin,
+        };
+        let theirs = json!({"name": "x", "vitrage_resource_project_id": "other"});
+        let ours = json!({"name": "x", "vitrage_resource_project_id": "demo"});
+        assert!(for_tenant(&hook(false), &ours));
+        assert!(!for_tenant(&hook(false), &theirs));
+        assert!(!for_tenant(&hook(false), &json!({"name": "x"})));
+        assert!(for_tenant(&hook(true), &theirs));
+    }
 
     #[test]
     fn a_filter_matches_each_field_from_the_start_ignoring_case() {
