@@ -116,7 +116,10 @@ impl Backoff {
 struct Ctx<S> {
     client: Arc<Client>,
     sink: Arc<S>,
+    /// For `POST`s, so that a new request never waits behind polls of running ones.
     slots: Semaphore,
+    /// For polls.
+    poll_slots: Semaphore,
     config: MistralConfig,
     hook: Hook,
 }
@@ -133,7 +136,8 @@ pub async fn dispatch<S: Sink>(
     hook: Hook,
 ) {
     let slots = Semaphore::new(config.concurrency.max(1));
-    let ctx = Arc::new(Ctx { client, sink, slots, config, hook });
+    let poll_slots = Semaphore::new(config.concurrency.max(1));
+    let ctx = Arc::new(Ctx { client, sink, slots, poll_slots, config, hook });
     let mut active: HashSet<String> = HashSet::new();
     let mut tasks: JoinSet<String> = JoinSet::new();
     let mut reader = None;
@@ -317,7 +321,7 @@ async fn poll<S: Sink>(
             n => ctx.config.backoff().delay(n, random()).max(every),
         };
         tokio::time::sleep(wait).await;
-        let permit = ctx.slots.acquire().await.ok()?;
+        let permit = ctx.poll_slots.acquire().await.ok()?;
         let answer = ctx.client.execution(id).await;
         drop(permit);
         match answer {
