@@ -16,6 +16,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod generate;
 pub mod graph;
+pub mod mistral;
 pub mod runner;
 pub mod scenario;
 pub mod service;

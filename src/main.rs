@@ -143,6 +143,34 @@ struct ServeArgs {
     /// Log format.
     #[arg(long = "log-format", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    #[command(flatten)]
+    mistral: MistralArgs,
+}
+
+/// Mistral settings; the TOML file's `[mistral]` table has the same keys (and `keystone`).
+#[derive(clap::Args)]
+struct MistralArgs {
+    /// Mistral's base URL, e.g. http://127.0.0.1:8989 (without it requests stay PENDING).
+    #[arg(long = "mistral-url", value_name = "URL")]
+    url: Option<String>,
+    /// Requests to Mistral in flight at once (default 16).
+    #[arg(long = "mistral-concurrency", value_name = "N")]
+    concurrency: Option<usize>,
+    /// Timeout of one call to Mistral, in milliseconds (default 10000).
+    #[arg(long = "mistral-timeout-ms", value_name = "MS")]
+    timeout_ms: Option<u64>,
+    /// First retry delay, in milliseconds (default 200).
+    #[arg(long = "mistral-backoff-min-ms", value_name = "MS")]
+    backoff_min_ms: Option<u64>,
+    /// Longest retry delay, in milliseconds (default 30000).
+    #[arg(long = "mistral-backoff-max-ms", value_name = "MS")]
+    backoff_max_ms: Option<u64>,
+    /// Failed answers (other 5xx) tolerated before a request is recorded as refused (default 20).
+    #[arg(long = "mistral-max-attempts", value_name = "N")]
+    max_attempts: Option<u32>,
+    /// Polling period of a running execution, in milliseconds (default 500).
+    #[arg(long = "mistral-poll-ms", value_name = "MS")]
+    poll_ms: Option<u64>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -307,6 +335,14 @@ fn serve(args: ServeArgs) -> Result<ExitCode, String> {
         config.auth_token = args.auth_token;
     }
     config.insecure |= args.insecure;
+    let (m, flags) = (&mut config.mistral, args.mistral);
+    m.url = flags.url.or(m.url.take());
+    m.concurrency = flags.concurrency.unwrap_or(m.concurrency);
+    m.timeout_ms = flags.timeout_ms.unwrap_or(m.timeout_ms);
+    m.backoff_min_ms = flags.backoff_min_ms.unwrap_or(m.backoff_min_ms);
+    m.backoff_max_ms = flags.backoff_max_ms.unwrap_or(m.backoff_max_ms);
+    m.max_attempts = flags.max_attempts.unwrap_or(m.max_attempts);
+    m.poll_ms = flags.poll_ms.unwrap_or(m.poll_ms);
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);

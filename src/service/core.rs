@@ -17,6 +17,7 @@ use super::publish::{self, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
+use crate::mistral::OutboxUpdate;
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
     Entry, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError, StoredTemplate,
@@ -66,6 +67,11 @@ pub enum Command {
     AddWebhook(Webhook, oneshot::Sender<Result<(), CoreError>>),
     /// Delete a webhook; whether it existed.
     DeleteWebhook(String, oneshot::Sender<Result<bool, CoreError>>),
+    /// Record a workflow request's new state (from the dispatcher). The updates of one batch
+    /// are written in one transaction.
+    Outbox(OutboxUpdate, oneshot::Sender<Result<(), String>>),
+    /// Record a manual workflow request; `false` when one with its key exists already.
+    ManualRun(OutboxRequest, oneshot::Sender<Result<bool, CoreError>>),
 }
 
 /// A durable acknowledgement.
@@ -234,11 +240,13 @@ impl Core {
 
     fn handle(&mut self, commands: Vec<Command>) {
         let mut ingests = Vec::new();
+        let mut updates = Vec::new();
         for c in commands {
             match c {
                 Command::Ingest { source, request_id, changes, reply } => {
                     ingests.push(Accepted { source, request_id, changes, reply })
                 }
+                Command::Outbox(update, reply) => updates.push((update, reply)),
                 other => {
                     // Template and webhook changes are their own batches, in arrival order.
                     self.ingest(std::mem::take(&mut ingests));
@@ -247,6 +255,32 @@ impl Core {
             }
         }
         self.ingest(ingests);
+        self.outbox_updates(updates);
+    }
+
+    /// Writes the dispatcher's state changes in one transaction, in the order they came.
+    fn outbox_updates(
+        &mut self,
+        updates: Vec<(OutboxUpdate, oneshot::Sender<Result<(), String>>)>,
+    ) {
+        if updates.is_empty() {
+            return;
+        }
+        let at = Timestamp::now();
+        let written = (|| -> Result<(), StoreError> {
+            let txn = self.store.txn()?;
+            for (u, _) in &updates {
+                if u.attempt {
+                    txn.count_outbox_attempt(&u.execution_id, &at)?;
+                }
+                txn.set_outbox_state(&u.execution_id, u.state, u.info.as_deref(), &at)?;
+            }
+            txn.commit()
+        })()
+        .map_err(|e| e.to_string());
+        for (_, reply) in updates {
+            let _ = reply.send(written.clone());
+        }
     }
 
     fn other(&mut self, c: Command) {
@@ -264,7 +298,17 @@ impl Core {
             Command::DeleteWebhook(id, reply) => {
                 let _ = reply.send(self.store.delete_webhook(&id).map_err(Into::into));
             }
-            Command::Ingest { .. } => {}
+            Command::ManualRun(request, reply) => {
+                let inserted = self.store.txn().and_then(|txn| {
+                    let new = txn.insert_outbox(&request)?;
+                    txn.commit().map(|()| new)
+                });
+                if matches!(inserted, Ok(true)) {
+                    self.outbox.send_modify(|n| *n += 1);
+                }
+                let _ = reply.send(inserted.map_err(Into::into));
+            }
+            Command::Ingest { .. } | Command::Outbox(..) => {}
         }
     }
 

@@ -31,6 +31,15 @@ pub const ALARMS: &str = "causeway_alarms_active";
 /// Webhook deliveries, by outcome.
 pub const WEBHOOKS: &str = "causeway_webhook_deliveries_total";
 
+/// Mistral `POST /v2/executions` calls, by outcome.
+pub const MISTRAL_DISPATCHES: &str = "causeway_mistral_dispatches_total";
+/// Workflow requests not yet in a final state.
+pub const MISTRAL_OUTBOX: &str = "causeway_mistral_outbox_depth";
+/// Seconds per `POST /v2/executions`.
+pub const MISTRAL_LATENCY: &str = "causeway_mistral_dispatch_seconds";
+/// Seconds from a request's recording to its first `POST`.
+pub const MISTRAL_QUEUED: &str = "causeway_mistral_queued_seconds";
+
 /// Bucket bounds in seconds: 50 µs to 2.5 s.
 const BUCKETS: [f64; 12] =
     [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5];
@@ -111,6 +120,14 @@ pub struct Metrics {
     pub alarms: AtomicI64,
     /// [`WEBHOOKS`].
     pub webhooks: Counters,
+    /// [`MISTRAL_DISPATCHES`].
+    pub mistral_dispatches: Counters,
+    /// [`MISTRAL_OUTBOX`].
+    pub mistral_outbox: AtomicI64,
+    /// [`MISTRAL_LATENCY`].
+    pub mistral_latency: Histogram,
+    /// [`MISTRAL_QUEUED`].
+    pub mistral_queued: Histogram,
 }
 
 impl Metrics {
@@ -133,6 +150,23 @@ impl Metrics {
             "# HELP {ALARMS} Alarms live in the graph.\n# TYPE {ALARMS} gauge\n{ALARMS} {alarms}"
         );
         self.webhooks.render(&mut out, WEBHOOKS, "outcome", "Webhook deliveries.");
+        self.mistral_dispatches.render(
+            &mut out,
+            MISTRAL_DISPATCHES,
+            "outcome",
+            "Mistral execution requests sent.",
+        );
+        let depth = self.mistral_outbox.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP {MISTRAL_OUTBOX} Workflow requests not final.\n# TYPE {MISTRAL_OUTBOX} gauge\n{MISTRAL_OUTBOX} {depth}"
+        );
+        self.mistral_latency.render(&mut out, MISTRAL_LATENCY, "Seconds per POST /v2/executions.");
+        self.mistral_queued.render(
+            &mut out,
+            MISTRAL_QUEUED,
+            "Seconds from a workflow request's recording to its first POST.",
+        );
         out
     }
 }

@@ -32,6 +32,7 @@ mod alarms;
 mod caller;
 pub mod core;
 mod error;
+mod executions;
 mod history;
 mod ingest;
 mod layers;
@@ -134,6 +135,8 @@ pub struct Writer {
     pub data_dir: std::path::PathBuf,
     /// The process's metrics.
     pub metrics: Arc<metrics::Metrics>,
+    /// The Mistral client, when one is configured.
+    pub mistral: Option<Arc<crate::mistral::Client>>,
 }
 
 impl Writer {
@@ -148,6 +151,7 @@ impl Writer {
             notifications: tokio::sync::broadcast::channel(1).0,
             data_dir: std::path::PathBuf::new(),
             metrics: Arc::default(),
+            mistral: None,
         }
     }
 }
@@ -197,7 +201,8 @@ pub fn app(state: AppState) -> Router {
         .merge(ingest::routes())
         .merge(template_routes::routes())
         .merge(webhooks::routes())
-        .merge(metrics::routes());
+        .merge(metrics::routes())
+        .merge(executions::routes());
     layered(routes, state)
 }
 

@@ -95,7 +95,17 @@ async fn resource_show(
     path: Result<Path<String>, PathRejection>,
 ) -> Answer {
     let Path(id) = path?;
-    on_view(&state, move |view| resources::show(view, &caller, &id)).await
+    let (key, state2) = (id.clone(), state.clone());
+    let mut shown = on_view(&state, move |view| resources::show(view, &caller, &id)).await?;
+    // causeway's addition: the workflow executions that acted on the resource, when any did.
+    let executions =
+        blocking(move || Ok(Value::from(super::executions::of_resource(&state2, &key))));
+    if let (Value::Object(props), Ok(Json(Value::Array(list)))) = (&mut shown.0, executions.await)
+        && !list.is_empty()
+    {
+        props.insert("executions".into(), Value::Array(list));
+    }
+    Ok(shown)
 }
 
 async fn alarm_list(State(state): State<AppState>, caller: Caller, params: Params) -> Answer {

@@ -13,6 +13,7 @@ use super::templates::NewTemplate;
 use super::webhooks::{self, Registry};
 use super::{AppState, ServiceConfig, Writer};
 use crate::datasource::topology_file;
+use crate::mistral::{self, MistralConfig, OutboxUpdate};
 use crate::store::{HistoryQuery, Reader, Store};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct ServeConfig {
     pub insecure: bool,
     /// Largest request body, in bytes.
     pub body_limit: usize,
+    /// Mistral (the `[mistral]` table): where, how, how hard to retry.
+    pub mistral: MistralConfig,
 }
 
 impl Default for ServeConfig {
@@ -60,6 +63,7 @@ impl Default for ServeConfig {
             auth_token: None,
             insecure: false,
             body_limit: super::DEFAULT_BODY_LIMIT,
+            mistral: MistralConfig::default(),
         }
     }
 }
@@ -87,6 +91,9 @@ pub enum ServeError {
     /// The evaluation task could not start.
     #[error("evaluation: {0}")]
     Core(#[from] super::core::CoreError),
+    /// The Mistral client could not be built.
+    #[error("mistral: {0}")]
+    Mistral(String),
     /// The listener failed.
     #[error("listen on {addr}: {source}")]
     Listen {
@@ -166,6 +173,39 @@ fn from_store(r: crate::store::AlarmRecord) -> Option<AlarmRecord> {
     })
 }
 
+/// The dispatcher's way to the store: commands to the evaluation task, events to the metrics.
+struct CoreSink {
+    commands: mpsc::Sender<super::core::Command>,
+    metrics: Arc<super::metrics::Metrics>,
+}
+
+impl mistral::Sink for CoreSink {
+    async fn record(&self, update: OutboxUpdate) -> Result<mistral::Durable, String> {
+        let (reply, durable) = tokio::sync::oneshot::channel();
+        self.commands
+            .send(super::core::Command::Outbox(update, reply))
+            .await
+            .map_err(|_| "the evaluation task stopped".to_string())?;
+        Ok(durable)
+    }
+
+    fn event(&self, event: mistral::Event) {
+        use std::sync::atomic::Ordering;
+        match event {
+            mistral::Event::Dispatch { outcome, latency, queued } => {
+                self.metrics.mistral_dispatches.add(outcome, 1);
+                self.metrics.mistral_latency.observe(latency);
+                if let Some(q) = queued {
+                    self.metrics.mistral_queued.observe(q);
+                }
+            }
+            mistral::Event::Depth(n) => {
+                self.metrics.mistral_outbox.store(n as i64, Ordering::Relaxed)
+            }
+        }
+    }
+}
+
 /// The running parts of a service, for `run` and for tests that serve in-process.
 pub struct Running {
     /// The state the routes share.
@@ -191,6 +231,21 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         .map_err(|source| ServeError::Listen { addr: config.listen, source })?;
     let registry: Registry = Arc::new(RwLock::new(Reader::open(&config.data_dir)?.webhooks()?));
     let metrics = channels.metrics.clone();
+    let client = mistral::Client::new(&config.mistral).map_err(ServeError::Mistral)?.map(Arc::new);
+    match &client {
+        Some(client) => {
+            let sink = Arc::new(CoreSink { commands: commands.clone(), metrics: metrics.clone() });
+            tokio::spawn(mistral::dispatch(
+                client.clone(),
+                config.mistral.clone(),
+                config.data_dir.clone(),
+                sink,
+                channels.outbox.clone(),
+                mistral::Hook::from_env(),
+            ));
+        }
+        None => tracing::warn!("no Mistral configured: workflow requests stay PENDING"),
+    }
     tokio::spawn(webhooks::deliver(
         registry.clone(),
         channels.notifications.subscribe(),
@@ -203,6 +258,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         notifications: channels.notifications.clone(),
         data_dir: config.data_dir.clone(),
         metrics,
+        mistral: client,
     };
     let http =
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };

@@ -184,6 +184,23 @@ impl Reader {
         query_rows(&self.conn, "outbox: pending", &sql, [ExecutionState::Pending], record)
     }
 
+    /// The requests not yet in a final state, oldest first: what a dispatcher has to do.
+    pub fn unfinished_outbox(&self) -> Result<Vec<OutboxRecord>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM outbox WHERE state IN (?1, ?2, ?3) ORDER BY rowid");
+        let states = [ExecutionState::Pending, ExecutionState::Dispatched, ExecutionState::Running];
+        query_rows(&self.conn, "outbox: unfinished", &sql, states, record)
+    }
+
+    /// The requests that act on resource `vitrage_id`, oldest first.
+    pub fn outbox_of_resource(&self, vitrage_id: &str) -> Result<Vec<OutboxRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM outbox WHERE EXISTS
+                (SELECT 1 FROM json_each(outbox.resource_ids) WHERE value = ?1) ORDER BY rowid"
+        );
+        query_rows(&self.conn, "outbox: of resource", &sql, [vitrage_id], record)
+    }
+
     /// Every stored request, oldest first.
     pub fn outbox_requests(&self) -> Result<Vec<OutboxRecord>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM outbox ORDER BY rowid");
@@ -325,6 +342,13 @@ mod tests {
         assert_eq!(refused.state_info.as_deref(), Some("400: bad"));
         assert!(refused.state.is_final());
         assert_eq!(store.outbox_request("nope").unwrap(), None);
+        let unfinished = store.unfinished_outbox().unwrap();
+        assert_eq!(
+            unfinished.iter().map(|r| r.request.execution_id.clone()).collect::<Vec<_>>(),
+            [id(1), id(3)]
+        );
+        assert_eq!(store.outbox_of_resource("host-3").unwrap().len(), 1);
+        assert_eq!(store.outbox_of_resource("vm-1").unwrap().len(), 3);
         let missing = store.set_outbox_state("nope", ExecutionState::Running, None, &ts(13));
         assert!(matches!(missing, Err(StoreError::NotFound { .. })));
         assert!(matches!(

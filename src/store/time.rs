@@ -60,6 +60,17 @@ impl Timestamp {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Microseconds since 1970-01-01T00:00:00Z (the inverse of [`Timestamp::from_unix_micros`]).
+    pub fn unix_micros(&self) -> i64 {
+        let b = self.0.as_bytes();
+        let n = |r: std::ops::Range<usize>| {
+            b[r].iter().fold(0i64, |acc, d| acc * 10 + i64::from(d.wrapping_sub(b'0')))
+        };
+        let days = days_from_civil(n(0..4), n(5..7), n(8..10));
+        let secs = n(11..13) * 3600 + n(14..16) * 60 + n(17..19);
+        days * MICROS_PER_DAY + secs * 1_000_000 + n(20..26)
+    }
 }
 
 const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
@@ -139,6 +150,17 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     (y, m, d)
 }
 
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,6 +169,9 @@ mod tests {
     fn unix_micros_format_as_rfc3339_utc() {
         let t = |m| Timestamp::from_unix_micros(m).map(|t| t.0);
         assert_eq!(t(0).as_deref(), Some(EPOCH));
+        for m in [0, 1_714_564_800_123_456, -62_167_219_200_000_000, 253_402_300_799_999_999] {
+            assert_eq!(Timestamp::from_unix_micros(m).map(|t| t.unix_micros()), Some(m));
+        }
         assert_eq!(t(1_714_564_800_123_456).as_deref(), Some("2024-05-01T12:00:00.123456Z"));
         assert_eq!(t(951_782_400_000_000).as_deref(), Some("2000-02-29T00:00:00.000000Z"));
         assert_eq!(t(-1).as_deref(), Some("1969-12-31T23:59:59.999999Z"));
