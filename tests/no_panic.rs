@@ -19,6 +19,7 @@ fn seeds() -> Vec<Vec<u8>> {
             .expect("dir")
             .filter_map(|e| e.ok())
             .map(|e| e.path())
+            .filter(|p| p.is_file())
             .collect();
         files.sort();
         out.extend(files.iter().map(|f| std::fs::read(f).expect("read")));
