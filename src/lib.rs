@@ -15,6 +15,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod generate;
 pub mod graph;
+pub mod persist;
 pub mod runner;
 pub mod scenario;
 pub mod service;
