@@ -13,7 +13,7 @@ mod incremental;
 
 pub use compiled::Compiled;
 pub use eval::{Binding, anchored};
-pub use incremental::{Activation, Delta, Incremental};
+pub use incremental::{Activation, Delta, Incremental, SavedIncremental};
 
 use crate::compile::ir::RelationId;
 use crate::graph::{Graph, VertexId};
