@@ -4,11 +4,13 @@
 //!
 //! Prints, per size: load time and memory per element, per-event latency (alarm in → all
 //! actions decided and applied, to the fixpoint; no Mistral I/O) p50/p99, events per second,
-//! and the time of one full reference recomputation against one incremental event.
+//! and the time of one full reference recomputation against one incremental event; then the
+//! size of a snapshot of the final state and the time to save and to restore it.
 //!
 //! `cargo bench --bench scale` (all sizes) or `cargo bench --bench scale -- 10000 100000`.
 
 use causeway::check::{Input, Options, check_set};
+use causeway::compile::ir::RuleSet;
 use causeway::generate::{Element, Size, nic_alarm, topology};
 use causeway::runner::{Change, Runner};
 use causeway::scenario::Edge;
@@ -32,7 +34,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[k.clamp(1, sorted.len()) - 1]
 }
 
-fn runner() -> Runner {
+fn rules() -> RuleSet {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let inputs: Vec<Input> = ["nic_failure.yaml", "host_down.yaml", "port_down.yaml"]
         .iter()
@@ -41,8 +43,7 @@ fn runner() -> Runner {
             bytes: std::fs::read(root.join("templates").join(f)).expect("template"),
         })
         .collect();
-    let checked = check_set(&inputs, &Options::default());
-    Runner::new(checked.compiled.rules).expect("runner")
+    check_set(&inputs, &Options::default()).compiled.rules
 }
 
 fn run(resources_wanted: usize, per_host: usize, events: usize) {
@@ -52,7 +53,7 @@ fn run(resources_wanted: usize, per_host: usize, events: usize) {
     let hosts = (resources_wanted / per).max(1);
     let size = Size { zones: 10, hosts, instances_per_host: per_host, alarms: events / 2 };
     let rss_before = rss_mib();
-    let mut r = runner();
+    let mut r = Runner::new(rules()).expect("runner");
     let (mut resources, mut edges) = (0usize, 0usize);
     let started = Instant::now();
     topology(size, |e| match e {
@@ -105,6 +106,25 @@ fn run(resources_wanted: usize, per_host: usize, events: usize) {
         latencies.len() as f64 / stream_secs,
         reference_us,
         reference_us / mean,
+    );
+    let t = Instant::now();
+    let bytes = r.save().expect("a settled runner saves");
+    let save = t.elapsed().as_secs_f64();
+    let rules = rules();
+    let (rss_before, t) = (rss_mib(), Instant::now());
+    let restored = Runner::restore(&bytes, rules).expect("restores");
+    let restore = t.elapsed().as_secs_f64();
+    let restored_rss = rss_mib() - rss_before;
+    assert_eq!(restored.activations(), r.activations(), "the restored runner differs");
+    println!(
+        "{per_host:>3} instances/host  resources {resources:>8}  snapshot {:>7.1} MiB ({:>5.1} B/element)  \
+         save {:>7.1} ms  restore {:>7.1} ms  restored rss {:>6.1} MiB (loaded {:>6.1} MiB)",
+        bytes.len() as f64 / 1048576.0,
+        bytes.len() as f64 / (resources + edges) as f64,
+        save * 1e3,
+        restore * 1e3,
+        restored_rss,
+        rss,
     );
 }
 

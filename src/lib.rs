@@ -17,6 +17,7 @@ pub mod engine;
 pub mod generate;
 pub mod graph;
 pub mod mistral;
+pub mod persist;
 pub mod runner;
 pub mod scenario;
 pub mod service;

@@ -14,7 +14,7 @@
 use super::ActionId;
 use crate::graph::VertexId;
 use rustc_hash::FxHashMap as HashMap;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
 
@@ -63,12 +63,17 @@ pub struct MistralRequest {
 }
 
 /// The `execute_mistral` activations: which are live, and how often each appeared.
-#[derive(Debug, Default, Clone)]
+///
+/// Both maps are saved in snapshots: without the counts, a restarted service would number an
+/// activation's next appearance 1 again and ask Mistral for a run it already has.
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflows {
     /// Supports of each live activation: (action, sorted trigger vertices).
+    #[serde(with = "crate::persist::sorted_map")]
     live: HashMap<(ActionId, Arc<[VertexId]>), u32>,
     /// Appearances so far per (action, external identities). It keeps one entry per distinct
     /// activation ever seen: that is what makes the next count right after a restart.
+    #[serde(with = "crate::persist::sorted_map")]
     appearances: HashMap<(ActionId, Vec<String>), u32>,
 }
 

@@ -3,10 +3,11 @@
 use crate::compile::ir::{ActionSpec, Rule};
 use crate::graph::{Graph, Value, VertexId};
 use crate::template::model::{ActionKind, Expr};
+use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 
 /// An action bound to vertices, with its values resolved.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Resolved {
     /// `<scenario id>-action<j>`.
     pub id: super::ActionId,
@@ -19,7 +20,7 @@ pub struct Resolved {
 }
 
 /// The resolved action types.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ResolvedKind {
     /// A deduced alarm.
     RaiseAlarm {
@@ -44,6 +45,7 @@ pub enum ResolvedKind {
         /// Workflow name.
         workflow: String,
         /// Input with functions evaluated (null where they fail).
+        #[serde(with = "crate::persist::json_text")]
         input: serde_json::Map<String, Json>,
     },
 }

@@ -14,10 +14,11 @@
 use super::resolve::{Resolved, ResolvedKind};
 use crate::graph::VertexId;
 use rustc_hash::FxHashMap as HashMap;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// An action instance: action id and trigger.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Instance {
     /// `<scenario id>-action<j>`.
     pub action: super::ActionId,
@@ -27,7 +28,7 @@ pub struct Instance {
     pub targets: (Option<VertexId>, Option<VertexId>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupKey {
     kind: u8,
     target: Option<VertexId>,
@@ -35,7 +36,7 @@ struct GroupKey {
     alarm: Option<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Row {
     instance: Instance,
     score: u32,
@@ -53,9 +54,14 @@ pub enum Decision {
 }
 
 /// The overlap tracker.
-#[derive(Debug, Default)]
+///
+/// It is saved whole: the rows of each group in order with their scores and sequence numbers
+/// (ties go to the lowest, so they must survive a restart), the supports and the counter.
+#[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Tracker {
+    #[serde(with = "crate::persist::sorted_map")]
     groups: HashMap<GroupKey, Vec<Row>>,
+    #[serde(with = "crate::persist::sorted_map")]
     support: HashMap<Instance, u32>,
     seq: u64,
 }
@@ -137,9 +143,40 @@ impl Tracker {
         self.support.contains_key(instance)
     }
 
+    /// The number of instances recorded.
+    pub fn len(&self) -> usize {
+        self.support.len()
+    }
+
     /// Whether any instance is recorded.
     pub fn is_empty(&self) -> bool {
         self.support.is_empty()
+    }
+
+    /// Checks what a restored tracker must hold: every row in the group of its action, each
+    /// supported instance in exactly one row, and no sequence number above the counter.
+    pub fn check(&self) -> Result<(), String> {
+        let mut rows = std::collections::HashSet::new();
+        for (key, group) in &self.groups {
+            if group.is_empty() {
+                return Err("an empty group".into());
+            }
+            for row in group {
+                if &group_key(&row.action) != key || row.seq > self.seq || row.seq == 0 {
+                    return Err(format!("row of {} out of place", row.instance.action));
+                }
+                if self.support.get(&row.instance).is_none_or(|&n| n == 0) {
+                    return Err(format!("row of {} without support", row.instance.action));
+                }
+                if !rows.insert(&row.instance) {
+                    return Err(format!("two rows of {}", row.instance.action));
+                }
+            }
+        }
+        if rows.len() != self.support.len() {
+            return Err("a supported instance without a row".into());
+        }
+        Ok(())
     }
 }
 

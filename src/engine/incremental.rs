@@ -14,10 +14,11 @@ use super::eval::{Binding, anchored};
 use crate::compile::ir::{End, RelationId, Var};
 use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 
 /// A rule firing for a binding.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Activation {
     /// Index of the rule in the rule set.
     pub rule: u32,
@@ -262,6 +263,67 @@ impl Incremental {
     }
 }
 
+/// The evaluator is saved as its activations (sorted) and its membership bits; the index by
+/// vertex and the uses of relations and labels are rebuilt from them and from the rules when
+/// it is read back with [`Incremental::restore`].
+impl Serialize for Incremental {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut active: Vec<&Activation> = self.active.iter().collect();
+        active.sort_unstable();
+        Saved { active, membership: &self.membership }.serialize(s)
+    }
+}
+
+/// A saved [`Incremental`], to be restored for the rules it was saved with.
+#[derive(Debug, Deserialize)]
+pub struct SavedIncremental(Saved<Vec<Activation>, Membership>);
+
+/// What is saved of an evaluator; generic so that writing borrows and reading owns.
+#[derive(Debug, Serialize, Deserialize)]
+struct Saved<A, M> {
+    active: A,
+    membership: M,
+}
+
+impl Incremental {
+    /// The evaluator of `c` over `graph` that was saved, with its indexes rebuilt; an error
+    /// when the activations or memberships do not fit the rules and the graph.
+    pub fn restore(
+        c: &Compiled,
+        graph: &Graph,
+        saved: SavedIncremental,
+    ) -> Result<Incremental, String> {
+        let Saved { active, membership } = saved.0;
+        let expected = Membership::new(c.relation_count());
+        if membership.words != expected.words || membership.bits.len() % membership.words != 0 {
+            return Err("membership bits do not fit the rules' relations".into());
+        }
+        let relations = c.relation_count();
+        let stray = |w: usize, word: u64| {
+            let valid = relations.saturating_sub((w % membership.words) * 64).min(64);
+            let mask = if valid == 64 { u64::MAX } else { (1u64 << valid) - 1 };
+            word & !mask != 0
+        };
+        if membership.bits.iter().enumerate().any(|(w, &word)| stray(w, word)) {
+            return Err("membership bits for relations the rules do not have".into());
+        }
+        let mut inc = Incremental { uses: Uses::new(c), membership, ..Incremental::default() };
+        for a in active {
+            let arity = c.rules.get(a.rule as usize).map(|r| r.relations.len());
+            if arity != Some(a.binding.len()) {
+                return Err(format!("activation of rule {} does not fit the rules", a.rule));
+            }
+            if a.binding.iter().any(|&v| graph.vertex(v).is_none()) {
+                return Err(format!("activation of rule {} binds a vertex not stored", a.rule));
+            }
+            if !inc.insert(a) {
+                return Err("an activation is saved twice".into());
+            }
+        }
+        Ok(inc)
+    }
+}
+
 /// Targets of live edges with `label` leaving `v`.
 fn graph_out_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
     graph.out_neighbours(v, label).collect()
@@ -274,7 +336,7 @@ fn graph_in_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
 
 /// Relation membership of every vertex, as a dense bit set per vertex index: no hashing, and
 /// no rehash pause as the graph grows.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct Membership {
     words: usize,
     bits: Vec<u64>,

@@ -14,7 +14,7 @@ pub mod why_not;
 
 pub use compiled::Compiled;
 pub use eval::{Binding, anchored};
-pub use incremental::{Activation, Delta, Incremental};
+pub use incremental::{Activation, Delta, Incremental, SavedIncremental};
 
 use crate::compile::ir::RelationId;
 use crate::graph::{Graph, VertexId};

@@ -2,12 +2,15 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 use super::names;
 use super::{Props, Sym, Value};
 
 /// A vertex's index in its graph. Ids are dense, so side tables can be `Vec`s; the id of a
 /// hard-removed vertex may be reused by a later one (see [`super::GraphChange::VertexRemoved`]).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct VertexId(pub(crate) u32);
 
 impl VertexId {
@@ -33,7 +36,8 @@ impl fmt::Display for VertexId {
 ///
 /// Labels are not a closed set: datasources and templates may use any string. The standard
 /// ones are constants such as [`Label::CONTAINS`].
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Label(pub(crate) Sym);
 
 impl Label {
@@ -44,7 +48,7 @@ impl Label {
 }
 
 /// Vitrage's `vitrage_category`.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub enum Category {
     /// `RESOURCE`: a host, an instance, a switch...
     Resource,
@@ -73,7 +77,7 @@ impl Category {
 
 /// A directed, labelled edge. The graph is a multigraph over labels: two vertices can be joined
 /// by one edge per label and direction, so the key identifies the edge.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 pub struct EdgeKey {
     /// Where the edge starts (the alarm of `on`, the host of `contains`).
     pub source: VertexId,
@@ -134,7 +138,7 @@ pub struct NewVertex {
 ///
 /// The category, type and flags are fields rather than properties, so that indexes cannot
 /// disagree with them; [`Vertex::get`] still answers for them as Vitrage properties.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Vertex {
     pub(crate) vitrage_type: Sym,
     pub(crate) entity_id: Sym,
@@ -247,7 +251,7 @@ impl Adj {
 /// Most vertices of a cloud (instances, ports, volumes, alarms) have a single edge, so a single
 /// entry is kept inline: the list stays 24 bytes, like a `Vec`, but saves a 32-byte heap
 /// allocation for each such vertex.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) enum AdjList {
     #[default]
     Empty,

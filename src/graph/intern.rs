@@ -5,6 +5,7 @@ use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
 use hashbrown::HashTable;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::GraphError;
 
@@ -12,7 +13,8 @@ use super::GraphError;
 /// strings are equal, so comparing properties never touches the text.
 ///
 /// The order of `Sym`s is the order in which strings were first interned, not lexical order.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Sym(pub(crate) u32);
 
 impl Sym {
@@ -107,6 +109,55 @@ impl Interner {
     /// Whether nothing is interned (never true for a graph's interner, which is seeded).
     pub fn is_empty(&self) -> bool {
         self.spans.is_empty()
+    }
+}
+
+/// An interner is saved as its text and the length of each string, in symbol order (the
+/// strings are contiguous in the text), and read back with its lookup table rebuilt: the same
+/// strings get the same symbols. Text that does not split into distinct strings at character
+/// boundaries is refused.
+impl Serialize for Interner {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let lens: Vec<u32> = self.spans.iter().map(|&(_, len)| len).collect();
+        (&self.text, lens).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Interner {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Interner, D::Error> {
+        use serde::de::Error;
+        let (text, lens): (String, Vec<u32>) = Deserialize::deserialize(d)?;
+        let mut interner = Interner {
+            text,
+            spans: Vec::with_capacity(lens.len()),
+            table: HashTable::with_capacity(lens.len()),
+            hasher: RandomState::new(),
+        };
+        let mut start = 0u32;
+        for len in lens {
+            let end =
+                start.checked_add(len).ok_or_else(|| D::Error::custom("interner overflow"))?;
+            let Some(s) = interner.text.get(start as usize..end as usize) else {
+                return Err(D::Error::custom("interner text does not split into its strings"));
+            };
+            let hash = interner.hasher.hash_one(s);
+            let (text, spans) = (&interner.text, &interner.spans);
+            if interner.table.find(hash, |&sym| resolve(text, spans, sym) == s).is_some() {
+                return Err(D::Error::custom("interner holds a string twice"));
+            }
+            let sym = Sym(u32::try_from(interner.spans.len())
+                .map_err(|_| D::Error::custom("interner overflow"))?);
+            interner.spans.push((start, len));
+            let (text, spans, hasher) = (&interner.text, &interner.spans, &interner.hasher);
+            interner
+                .table
+                .insert_unique(hash, sym, |&sym| hasher.hash_one(resolve(text, spans, sym)));
+            start = end;
+        }
+        if start as usize != interner.text.len() {
+            return Err(D::Error::custom("interner text is longer than its strings"));
+        }
+        Ok(interner)
     }
 }
 

@@ -59,5 +59,5 @@ pub use change::GraphChange;
 pub use element::{Category, Edge, EdgeKey, Label, NewVertex, Vertex, VertexId};
 pub use error::GraphError;
 pub use intern::{Interner, Sym};
-pub use store::Graph;
+pub use store::{Graph, SavedGraph};
 pub use value::{Props, Value};

@@ -499,5 +499,9 @@ fn remove_from_index<K: Ord, T: Ord>(index: &mut BTreeMap<K, BTreeSet<T>>, key: 
     }
 }
 
+mod persist;
+
+pub use persist::SavedGraph;
+
 #[cfg(test)]
 mod tests;

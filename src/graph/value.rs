@@ -1,5 +1,7 @@
 //! Property values and the compact per-vertex property list.
 
+use serde::{Deserialize, Serialize};
+
 use super::intern::Sym;
 
 /// A property value.
@@ -7,7 +9,7 @@ use super::intern::Sym;
 /// Vitrage's vertex properties are strings, booleans (`vitrage_is_deleted`, `is_marked_down`)
 /// or null. Template matching compares strings exactly, so only [`Value::Str`] can ever equal a
 /// template value: `Bool(true)` does not equal the template string `"True"`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Value {
     /// Null (Python `None`).
     Null,
@@ -44,7 +46,9 @@ impl Value {
 /// expensive; a sorted slice costs 12 bytes a property plus one allocation, and lookups are a
 /// binary search over a few entries. Updates rebuild the slice, which also lets the previous
 /// slice be handed to the change log without copying.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+///
+/// It is saved as its pairs; a graph being restored checks that they are sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Props(Box<[(Sym, Value)]>);
 
 impl Props {

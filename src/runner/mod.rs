@@ -14,12 +14,14 @@
 
 mod change;
 mod outcome;
+mod persist;
 mod replay;
 mod result;
 mod why_not;
 
 pub use change::{Change, is_reserved_property};
 pub use outcome::Outcome;
+pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
 pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 
@@ -612,7 +614,9 @@ impl Runner {
 
 /// A causal edge a `raise_alarm` asks for: from `causing` to the deduced alarm `name` on
 /// `target`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 struct CauseKey {
     target: VertexId,
     name: String,

@@ -11,6 +11,8 @@
 //! The log holds every accepted request with the number of the batch it was evaluated in.
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
 //! arrives at exactly the state it had: the same graph, alarms, ids and workflow requests.
+//! Every [`SNAPSHOT_EVERY`] entries it saves a snapshot of that state (runner, templates,
+//! timestamps, batch counter), and a start loads the newest one and replays only what follows.
 
 use super::metrics::Metrics;
 use super::publish::{self, Stamps};
@@ -18,6 +20,7 @@ use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
 use crate::mistral::OutboxUpdate;
+use crate::persist::{self, Format};
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
     Entry, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError, StoredTemplate,
@@ -33,6 +36,27 @@ pub const MAX_BATCH: usize = 512;
 /// Log entry kinds.
 const CHANGES: &str = "changes";
 const TEMPLATES: &str = "templates";
+
+/// How far the log may grow past the newest snapshot: after the batch that gets it there, the
+/// state is saved again, so a start replays at most about this many entries.
+pub const SNAPSHOT_EVERY: u64 = 10_000;
+
+/// The environment variable that overrides [`SNAPSHOT_EVERY`] (a positive number of entries).
+pub const SNAPSHOT_EVERY_VAR: &str = "CAUSEWAY_SNAPSHOT_EVERY";
+
+/// The frame of the service's part of a snapshot; the runner's own snapshot follows it.
+const SNAPSHOT: Format = Format { magic: *b"CWSV", version: 1 };
+
+/// The service's part of a snapshot; generic so that saving borrows the timestamps.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Saved<S> {
+    /// The last batch number.
+    batch: u64,
+    /// The template set as the log writes it (JSON text: the binary format has no JSON).
+    templates: String,
+    /// The timestamps of the vertices.
+    stamps: S,
+}
 
 /// What handlers ask of the evaluation task.
 pub enum Command {
@@ -256,6 +280,7 @@ impl Core {
         }
         self.ingest(ingests);
         self.outbox_updates(updates);
+        self.snapshot_if_due();
     }
 
     /// Writes the dispatcher's state changes in one transaction, in the order they came.
@@ -592,14 +617,17 @@ impl Core {
         self.publish();
     }
 
-    /// Replays the whole log, batch by batch, as it was evaluated.
+    /// Loads the newest snapshot and replays the log after it (all of it without one), batch
+    /// by batch, as it was evaluated.
     fn replay(&mut self) -> Result<(), CoreError> {
-        let mut after = Seq(0);
+        let snapshot = self.restore_snapshot();
+        let (mut after, mut replayed) = (snapshot, 0usize);
         let mut pending: Option<(u64, Timestamp)> = None;
         loop {
             let entries = self.store.entries_after(after, 1024)?;
             let Some(last) = entries.last() else { break };
             after = last.seq;
+            replayed += entries.len();
             for e in entries {
                 let batch = e.body.get("batch").and_then(Json::as_u64).unwrap_or(0);
                 if let Some((b, at)) = pending.take() {
@@ -619,8 +647,86 @@ impl Core {
         if let Some((b, at)) = pending {
             self.replayed_batch(b, &at);
         }
-        tracing::info!(batches = self.batch, upto = %after, "state rebuilt from the event log");
+        tracing::info!(
+            batches = self.batch,
+            upto = %after,
+            snapshot = %snapshot,
+            replayed,
+            "state rebuilt from the event log"
+        );
         Ok(())
+    }
+
+    /// Loads the newest snapshot this build can use into the (fresh) state; the log position
+    /// replay goes on after. A snapshot it cannot use (another format, corrupt, other rules)
+    /// is skipped for the one before it; without any, nothing changes and the whole log is
+    /// replayed: `Seq(0)`.
+    fn restore_snapshot(&mut self) -> Seq {
+        let kept = self.store.snapshots().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "snapshots unreadable");
+            Vec::new()
+        });
+        let any = !kept.is_empty();
+        for upto in kept {
+            let restored = match self.store.snapshot(upto) {
+                Ok(Some(s)) => restore(&s.data),
+                Ok(None) => continue,
+                Err(e) => Err(e.to_string()),
+            };
+            match restored {
+                Ok((runner, templates, stamps, batch)) => {
+                    (self.runner, self.templates, self.stamps, self.batch) =
+                        (runner, templates, stamps, batch);
+                    return upto;
+                }
+                Err(e) => tracing::warn!(upto = %upto, error = %e, "snapshot not used"),
+            }
+        }
+        if any {
+            tracing::warn!("no snapshot usable; replaying the whole log");
+        }
+        Seq(0)
+    }
+
+    /// Saves a snapshot when the log has grown by the interval since the newest one. A
+    /// snapshot only shortens replay, so a failure is logged and the service goes on.
+    fn snapshot_if_due(&mut self) {
+        let due = (|| -> Result<Option<Seq>, StoreError> {
+            let last = self.store.last_seq()?;
+            let newest = self.store.snapshots()?.first().copied().unwrap_or(Seq(0));
+            Ok((last.0.saturating_sub(newest.0) >= snapshot_every()).then_some(last))
+        })();
+        let upto = match due {
+            Ok(Some(upto)) => upto,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "snapshot not saved");
+                return;
+            }
+        };
+        let started = std::time::Instant::now();
+        let saved = self.snapshot().and_then(|bytes| {
+            self.store.save_snapshot(upto, &bytes).map_err(|e| e.to_string())?;
+            Ok(bytes.len())
+        });
+        match saved {
+            Ok(bytes) => {
+                let ms = started.elapsed().as_millis() as u64;
+                tracing::info!(upto = %upto, bytes, ms, "snapshot saved");
+            }
+            Err(e) => tracing::warn!(upto = %upto, error = %e, "snapshot not saved"),
+        }
+    }
+
+    /// The state as a snapshot: the service's part, then the runner's.
+    fn snapshot(&self) -> Result<Vec<u8>, String> {
+        let runner = self.runner.save().map_err(|e| e.to_string())?;
+        let templates = Json::Array(self.templates.iter().map(template_json).collect());
+        let saved =
+            Saved { batch: self.batch, templates: templates.to_string(), stamps: &self.stamps };
+        let mut bytes = persist::encode(SNAPSHOT, &saved).map_err(|e| e.to_string())?;
+        bytes.extend_from_slice(&runner);
+        Ok(bytes)
     }
 
     fn replayed_batch(&mut self, batch: u64, at: &Timestamp) {
@@ -655,6 +761,29 @@ impl Core {
         }
         Ok(())
     }
+}
+
+/// The snapshot interval: [`SNAPSHOT_EVERY_VAR`] if set to a positive number, else
+/// [`SNAPSHOT_EVERY`].
+fn snapshot_every() -> u64 {
+    static EVERY: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *EVERY.get_or_init(|| {
+        let var = std::env::var(SNAPSHOT_EVERY_VAR).ok();
+        var.and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(SNAPSHOT_EVERY)
+    })
+}
+
+/// The state a snapshot holds: the runner (restored for the rules of the snapshot's template
+/// set, compiled as replay compiles a template entry), the templates, timestamps and batch.
+fn restore(bytes: &[u8]) -> Result<(Runner, Vec<StoredTemplate>, Stamps, u64), String> {
+    let (saved, runner): (Saved<Stamps>, &[u8]) =
+        persist::decode(SNAPSHOT, bytes).map_err(|e| e.to_string())?;
+    let templates: Json = serde_json::from_str(&saved.templates).map_err(|e| e.to_string())?;
+    let mut set: Vec<StoredTemplate> =
+        templates.as_array().into_iter().flatten().filter_map(template_from_json).collect();
+    let rules = templates::compile(&mut set);
+    let runner = Runner::restore(runner, rules).map_err(|e| e.to_string())?;
+    Ok((runner, set, saved.stamps, saved.batch))
 }
 
 /// Writes the outbox requests and alarm history an evaluation produced, in `txn`.

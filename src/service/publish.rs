@@ -15,10 +15,45 @@ use serde_json::{Map, Value as Json};
 /// The namespace of `vitrage_id`s.
 const VITRAGE_ID_NAMESPACE: uuid::Uuid = uuid::uuid!("4a1f4f0c-5b2e-4c61-9a5e-8f1a3c7d2b90");
 
-/// When each vertex appeared and last changed, in log time.
-#[derive(Debug, Default, Clone)]
+/// When each vertex appeared and last changed, in log time. Service snapshots save it, since
+/// the times are those of the batches that changed each vertex, which replay after a snapshot
+/// does not see again.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Stamps {
     times: HashMap<VertexId, (String, String)>,
+}
+
+/// Saved as the distinct times, sorted, and each vertex's pair as indexes into them, by
+/// vertex: times are those of batches, so a hundred thousand vertices loaded together share
+/// one.
+impl serde::Serialize for Stamps {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut times: Vec<&str> =
+            self.times.values().flat_map(|(a, b)| [a.as_str(), b.as_str()]).collect();
+        times.sort_unstable();
+        times.dedup();
+        let index = |t: &str| times.binary_search(&t).map_or(0, |i| i as u32);
+        let mut rows: Vec<(VertexId, u32, u32)> =
+            self.times.iter().map(|(v, (a, b))| (*v, index(a), index(b))).collect();
+        rows.sort_unstable();
+        serde::Serialize::serialize(&(&times, rows), s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Stamps {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Stamps, D::Error> {
+        use serde::de::Error;
+        let (times, rows): (Vec<String>, Vec<(VertexId, u32, u32)>) =
+            serde::Deserialize::deserialize(d)?;
+        let time = |i: u32| times.get(i as usize).cloned().ok_or_else(|| D::Error::custom("time"));
+        let mut stamps = Stamps::default();
+        for (v, first, last) in rows {
+            if stamps.times.insert(v, (time(first)?, time(last)?)).is_some() {
+                return Err(D::Error::custom("a vertex is stamped twice"));
+            }
+        }
+        Ok(stamps)
+    }
 }
 
 impl Stamps {

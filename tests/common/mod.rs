@@ -8,6 +8,8 @@ use causeway::compile::ir::RuleSet;
 use causeway::runner::replay;
 use serde_json::Value;
 
+pub mod generators;
+
 /// The rules of inline templates `(file name, text)`; every one must be valid.
 pub fn rules(templates: &[(&str, &str)]) -> RuleSet {
     let inputs: Vec<Input> = templates
