@@ -289,3 +289,33 @@ async fn webhooks_get_the_alarms_they_filter_for_and_are_retried_when_the_receiv
         call(&running, Method::DELETE, &format!("/v1/webhook/{id}"), None).await;
     assert_eq!((status, deleted["SUCCESS"].as_str().is_some()), (StatusCode::OK, true));
 }
+
+fn execution_ids(dir: &Scratch) -> Vec<String> {
+    let reader = causeway::store::Reader::open(&dir.0).expect("reader");
+    let mut ids: Vec<String> = reader
+        .outbox_requests()
+        .expect("outbox")
+        .into_iter()
+        .map(|r| r.request.execution_id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_data_directory_has_its_own_execution_ids_and_keeps_them_across_restarts() {
+    let (one, two) = (Scratch::new("deploy-one"), Scratch::new("deploy-two"));
+    for dir in [&one, &two] {
+        let running = start(dir);
+        push(&running, json!([nic("raise_alarm")])).await;
+    }
+    let (first, second) = (execution_ids(&one), execution_ids(&two));
+    assert_eq!(first.len(), 3, "one migration per instance of compute-1");
+    assert!(
+        first.iter().all(|id| !second.contains(id)),
+        "a fresh start must not reuse ids Mistral knows"
+    );
+    let running = start(&one);
+    push(&running, json!([nic("clear_alarm")])).await;
+    assert_eq!(execution_ids(&one), first, "a restart re-derives the same ids");
+}

@@ -43,9 +43,16 @@ impl MistralKey {
             .to_string()
     }
 
-    /// Mistral's execution id for this request.
+    /// Mistral's execution id for this request, in the fixed namespace.
     pub fn execution_id(&self) -> uuid::Uuid {
-        uuid::Uuid::new_v5(&EXECUTION_NAMESPACE, self.text().as_bytes())
+        self.execution_id_in(&EXECUTION_NAMESPACE)
+    }
+
+    /// Mistral's execution id for this request in a deployment's own namespace: two
+    /// deployments (or a data directory started afresh) sending the same activation to one
+    /// Mistral must not find each other's executions and run nothing.
+    pub fn execution_id_in(&self, deployment: &uuid::Uuid) -> uuid::Uuid {
+        uuid::Uuid::new_v5(deployment, self.text().as_bytes())
     }
 }
 
@@ -175,5 +182,7 @@ mod tests {
         assert_eq!(key.execution_id().get_version_num(), 5);
         let other = MistralKey { count: 2, ..key.clone() };
         assert_ne!(key.execution_id(), other.execution_id());
+        let elsewhere = uuid::Uuid::new_v4();
+        assert_ne!(key.execution_id_in(&elsewhere), key.execution_id());
     }
 }

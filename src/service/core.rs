@@ -36,6 +36,8 @@ pub const MAX_BATCH: usize = 512;
 /// Log entry kinds.
 const CHANGES: &str = "changes";
 const TEMPLATES: &str = "templates";
+/// The first entry of a log: the deployment's namespace of Mistral execution ids.
+const DEPLOYMENT: &str = "deployment";
 
 /// How far the log may grow past the newest snapshot: after the batch that gets it there, the
 /// state is saved again, so a start replays at most about this many entries.
@@ -156,6 +158,8 @@ pub struct Channels {
     pub outbox: watch::Receiver<u64>,
     /// The process's metrics.
     pub metrics: Arc<Metrics>,
+    /// The namespace of this data directory's execution ids (manual runs use it too).
+    pub deployment: uuid::Uuid,
 }
 
 /// What a fresh data directory starts with.
@@ -179,6 +183,8 @@ pub struct Core {
     notifications: broadcast::Sender<Notification>,
     outbox: watch::Sender<u64>,
     metrics: Arc<Metrics>,
+    /// The namespace of this data directory's execution ids.
+    deployment: uuid::Uuid,
 }
 
 /// A request accepted into the batch being built.
@@ -212,8 +218,11 @@ impl Core {
             notifications: notifications.clone(),
             outbox,
             metrics: metrics.clone(),
+            deployment: crate::action::mistral::EXECUTION_NAMESPACE,
         };
-        if core.store.last_seq()? == Seq(0) {
+        let fresh = core.store.last_seq()? == Seq(0);
+        core.deployment = deployment(&mut core.store)?;
+        if fresh {
             let at = Timestamp::now();
             if !initial.templates.is_empty() {
                 core.add_templates(initial.templates, false, &at)?;
@@ -238,6 +247,7 @@ impl Core {
             notifications,
             outbox: outbox_rx,
             metrics,
+            deployment: core.deployment,
         };
         Ok((core, channels))
     }
@@ -440,7 +450,7 @@ impl Core {
         };
         let txn = self.store.txn()?;
         let appended = txn.append(entries)?;
-        write_effects(&txn, graph, &stamps, outcome, at)?;
+        write_effects(&txn, graph, &stamps, outcome, at, &self.deployment)?;
         txn.commit()?;
         Ok(appended.into_iter().map(|a| a.seq).collect())
     }
@@ -585,7 +595,7 @@ impl Core {
             }
             let mut stamps = self.stamps.clone();
             stamps.record(&outcome, at.as_str());
-            write_effects(&txn, self.runner.graph(), &stamps, &outcome, at)?;
+            write_effects(&txn, self.runner.graph(), &stamps, &outcome, at, &self.deployment)?;
             txn.commit()?;
             Ok(())
         })();
@@ -757,6 +767,7 @@ impl Core {
                 self.stamps.record(&outcome, e.at.as_str());
                 self.templates = set;
             }
+            DEPLOYMENT => {}
             other => return Err(corrupt(&format!("unknown kind {other:?}"))),
         }
         Ok(())
@@ -786,6 +797,29 @@ fn restore(bytes: &[u8]) -> Result<(Runner, Vec<StoredTemplate>, Stamps, u64), S
     Ok((runner, set, saved.stamps, saved.batch))
 }
 
+/// This data directory's namespace of execution ids: the first log entry, written with a
+/// random id when the log is empty. A log from before there was one keeps the fixed
+/// namespace, so its requests keep their ids.
+fn deployment(store: &mut Store) -> Result<uuid::Uuid, CoreError> {
+    if let Some(first) = store.entries_after(Seq(0), 1)?.into_iter().next() {
+        let id = first.body.get("id").and_then(Json::as_str).and_then(|t| t.parse().ok());
+        return Ok(match (first.kind.as_str(), id) {
+            (DEPLOYMENT, Some(id)) => id,
+            _ => crate::action::mistral::EXECUTION_NAMESPACE,
+        });
+    }
+    let id = uuid::Uuid::new_v4();
+    let entry = NewEntry {
+        at: Timestamp::now(),
+        source: "causeway".into(),
+        kind: DEPLOYMENT.into(),
+        body: json!({"batch": 0, "id": id.to_string()}),
+        request_id: None,
+    };
+    store.append_batch(&[entry])?;
+    Ok(id)
+}
+
 /// Writes the outbox requests and alarm history an evaluation produced, in `txn`.
 fn write_effects(
     txn: &Txn<'_>,
@@ -793,9 +827,10 @@ fn write_effects(
     stamps: &Stamps,
     outcome: &Outcome,
     at: &Timestamp,
+    deployment: &uuid::Uuid,
 ) -> Result<(), CoreError> {
     for m in &outcome.mistral {
-        txn.insert_outbox(&outbox_request(graph, m, at))?;
+        txn.insert_outbox(&outbox_request(graph, m, at, deployment))?;
     }
     for &v in &outcome.alarms_activated {
         let props = publish::alarm_props(graph, stamps, v);
@@ -812,6 +847,7 @@ pub fn outbox_request(
     graph: &crate::graph::Graph,
     m: &MistralRequest,
     at: &Timestamp,
+    deployment: &uuid::Uuid,
 ) -> OutboxRequest {
     let resource_ids = m
         .bound
@@ -822,7 +858,7 @@ pub fn outbox_request(
         .map(|&v| publish::vitrage_id(graph, v))
         .collect();
     OutboxRequest {
-        execution_id: m.key.execution_id().to_string(),
+        execution_id: m.key.execution_id_in(deployment).to_string(),
         key: m.key.text(),
         workflow: m.workflow.clone(),
         input: Json::Object(m.input.clone()),

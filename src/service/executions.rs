@@ -16,7 +16,6 @@ use super::core::Command;
 use super::error::ApiError;
 use super::ingest::refusal;
 use super::params::Params;
-use crate::action::mistral::EXECUTION_NAMESPACE;
 use crate::store::{ExecutionState, Origin, OutboxRecord, OutboxRequest, Reader, Timestamp};
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
@@ -115,7 +114,7 @@ async fn run(
     }
     let request_id = text("request_id")?.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let key = json!(["manual", resource, workflow, request_id]).to_string();
-    let execution_id = uuid::Uuid::new_v5(&EXECUTION_NAMESPACE, key.as_bytes()).to_string();
+    let execution_id = uuid::Uuid::new_v5(&state.writer.deployment, key.as_bytes()).to_string();
     let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).unwrap_or("");
     let who =
         format!("user={} project={}", header("x-user-id"), caller.project_id.unwrap_or_default());

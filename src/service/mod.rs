@@ -137,6 +137,8 @@ pub struct Writer {
     pub metrics: Arc<metrics::Metrics>,
     /// The Mistral client, when one is configured.
     pub mistral: Option<Arc<crate::mistral::Client>>,
+    /// The namespace of this data directory's execution ids.
+    pub deployment: uuid::Uuid,
 }
 
 impl Writer {
@@ -152,6 +154,7 @@ impl Writer {
             data_dir: std::path::PathBuf::new(),
             metrics: Arc::default(),
             mistral: None,
+            deployment: crate::action::mistral::EXECUTION_NAMESPACE,
         }
     }
 }

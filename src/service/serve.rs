@@ -259,6 +259,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         data_dir: config.data_dir.clone(),
         metrics,
         mistral: client,
+        deployment: channels.deployment,
     };
     let http =
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
