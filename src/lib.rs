@@ -18,6 +18,6 @@ pub mod graph;
 pub mod runner;
 pub mod scenario;
 pub mod service;
-pub mod store;
 pub mod stack;
+pub mod store;
 pub mod template;
