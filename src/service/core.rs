@@ -4,8 +4,9 @@
 //! changes are checked and staged (a refused request is answered at once and never logged),
 //! the batch is evaluated once, and the accepted requests, the workflow requests and the alarm
 //! history the evaluation produced are committed in one transaction (one fsync for the whole
-//! batch). Only then are the requests acknowledged, the new [`View`] published and the
-//! notifications sent, so nothing a client or Mistral sees is ever ahead of the log.
+//! batch). Only then are the new [`View`] published, the notifications sent and the requests
+//! acknowledged, so nothing a client or Mistral sees is ever ahead of the log, and a client
+//! that reads after its acknowledgement sees its change.
 //!
 //! The log holds every accepted request with the number of the batch it was evaluated in.
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
@@ -305,10 +306,11 @@ impl Core {
             .collect();
         match self.commit(&entries, &outcome, &at) {
             Ok(acks) => {
+                // The view first: a client that reads after its acknowledgement sees its change.
+                self.after(&outcome, &at);
                 for (a, seq) in accepted.into_iter().zip(acks) {
                     let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
                 }
-                self.after(&outcome, &at);
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; rebuilding the state from the log");
