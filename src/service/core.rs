@@ -178,22 +178,27 @@ impl Core {
             outbox,
         };
         if core.store.last_seq()? == Seq(0) {
-            let at = Timestamp::now();
             if !initial.templates.is_empty() {
-                core.add_templates(initial.templates, false, &at)?;
-            }
-            if !initial.changes.is_empty() {
-                let (reply, _) = oneshot::channel();
-                let request = Command::Ingest {
-                    source: "initial".into(),
-                    request_id: None,
-                    changes: initial.changes,
-                    reply,
-                };
-                core.handle(vec![request]);
+                core.add_templates(initial.templates, false, &Timestamp::now())?;
             }
         } else {
             core.replay()?;
+        }
+        // The topology commits after the templates: a start killed between the two commits
+        // left a log of the templates alone, and this start loads the topology.
+        let logged = core.store.entries_after(Seq(0), 2)?;
+        if !initial.changes.is_empty()
+            && logged.len() <= 1
+            && logged.iter().all(|e| e.kind != CHANGES)
+        {
+            let (reply, _) = oneshot::channel();
+            let request = Command::Ingest {
+                source: "initial".into(),
+                request_id: None,
+                changes: initial.changes,
+                reply,
+            };
+            core.handle(vec![request]);
         }
         core.publish();
         let channels =
@@ -667,3 +672,6 @@ pub fn reader(dir: &std::path::Path) -> Result<Reader, CoreError> {
 
 #[allow(dead_code)]
 fn _states_used(_: ExecutionState) {}
+
+#[cfg(test)]
+mod tests;
