@@ -312,7 +312,7 @@ impl Core {
         match self.commit(&entries, &outcome, &at) {
             Ok(acks) => {
                 // The view first: a client that reads after its acknowledgement sees its change.
-                self.after(&outcome, &at);
+                self.after(&outcome);
                 for (a, seq) in accepted.into_iter().zip(acks) {
                     let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
                 }
@@ -346,22 +346,17 @@ impl Core {
         outcome: &Outcome,
         at: &Timestamp,
     ) -> Result<Vec<Seq>, CoreError> {
-        let graph = self.runner.graph();
-        let stamps = {
-            let mut s = self.stamps.clone();
-            s.record(outcome, at.as_str());
-            s
-        };
+        // The stamps go ahead of the log as the runner does; a failed commit rebuilds both.
+        self.stamps.record(outcome, at.as_str());
         let txn = self.store.txn()?;
         let appended = txn.append(entries)?;
-        write_effects(&txn, graph, &stamps, outcome, at)?;
+        write_effects(&txn, self.runner.graph(), &self.stamps, outcome, at)?;
         txn.commit()?;
         Ok(appended.into_iter().map(|a| a.seq).collect())
     }
 
-    /// What follows a durable batch: timestamps, the new view, notifications.
-    fn after(&mut self, outcome: &Outcome, at: &Timestamp) {
-        self.stamps.record(outcome, at.as_str());
+    /// What follows a durable batch: the new view, notifications.
+    fn after(&mut self, outcome: &Outcome) {
         self.publish();
         if !outcome.mistral.is_empty() {
             self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
@@ -371,6 +366,7 @@ impl Core {
                 let _ = self.notifications.send(n);
             }
         }
+        self.stamps.forget(self.runner.graph(), outcome);
     }
 
     fn publish(&mut self) {
@@ -457,16 +453,15 @@ impl Core {
             for t in &set {
                 txn.put_template(t)?;
             }
-            let mut stamps = self.stamps.clone();
-            stamps.record(&outcome, at.as_str());
-            write_effects(&txn, self.runner.graph(), &stamps, &outcome, at)?;
+            self.stamps.record(&outcome, at.as_str());
+            write_effects(&txn, self.runner.graph(), &self.stamps, &outcome, at)?;
             txn.commit()?;
             Ok(())
         })();
         match result {
             Ok(()) => {
                 self.templates = set;
-                self.after(&outcome, at);
+                self.after(&outcome);
                 Ok(())
             }
             Err(e) => {
@@ -526,6 +521,7 @@ impl Core {
         self.batch = batch;
         let outcome = self.evaluate();
         self.stamps.record(&outcome, at.as_str());
+        self.stamps.forget(self.runner.graph(), &outcome);
     }
 
     fn replay_entry(&mut self, e: &Entry) -> Result<(), CoreError> {
@@ -548,6 +544,7 @@ impl Core {
                 let rules = templates::compile(&mut set);
                 let outcome = self.runner.replace_rules(rules).unwrap_or_default();
                 self.stamps.record(&outcome, e.at.as_str());
+                self.stamps.forget(self.runner.graph(), &outcome);
                 self.templates = set;
             }
             other => return Err(corrupt(&format!("unknown kind {other:?}"))),

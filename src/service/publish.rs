@@ -38,6 +38,16 @@ impl Stamps {
         }
     }
 
+    /// Forgets the vertices `outcome` deleted: nothing shows them again, and a stamp kept for
+    /// every alarm ever raised would grow without end.
+    pub fn forget(&mut self, graph: &Graph, outcome: &Outcome) {
+        for v in outcome.alarms_deactivated.iter().chain(&outcome.resources_deleted) {
+            if graph.vertex(*v).is_none_or(|x| x.is_deleted()) {
+                self.times.remove(v);
+            }
+        }
+    }
+
     /// (first seen, last changed) of `v`.
     pub fn of(&self, v: VertexId) -> Option<&(String, String)> {
         self.times.get(&v)
