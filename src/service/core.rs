@@ -12,7 +12,7 @@
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
 //! arrives at exactly the state it had: the same graph, alarms, ids and workflow requests.
 
-use super::publish::{self, Stamps};
+use super::publish::{self, Publisher, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
@@ -139,6 +139,7 @@ pub struct Core {
     store: Store,
     templates: Vec<StoredTemplate>,
     stamps: Stamps,
+    publisher: Publisher,
     batch: u64,
     generation: u64,
     view: watch::Sender<Arc<View>>,
@@ -170,6 +171,7 @@ impl Core {
             store,
             templates: Vec::new(),
             stamps: Stamps::default(),
+            publisher: Publisher::default(),
             batch: 0,
             generation: 0,
             view,
@@ -357,7 +359,19 @@ impl Core {
 
     /// What follows a durable batch: the new view, notifications.
     fn after(&mut self, outcome: &Outcome) {
-        self.publish();
+        self.generation += 1;
+        let graph = self.runner.graph();
+        let view = self.publisher.update(graph, &self.stamps, &outcome.touched, self.generation);
+        if cfg!(debug_assertions) {
+            let whole = publish::view(graph, &self.stamps, self.generation);
+            assert!(
+                view.vertices == whole.vertices && view.edges == whole.edges,
+                "batch {}: the view drawn from what the batch touched differs from the whole graph's",
+                self.batch
+            );
+        }
+        self.view.send_replace(Arc::new(view));
+        self.template_tx.send_replace(Arc::new(self.templates.clone()));
         if !outcome.mistral.is_empty() {
             self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
         }
@@ -369,9 +383,10 @@ impl Core {
         self.stamps.forget(self.runner.graph(), outcome);
     }
 
+    /// Publishes the view of the whole graph, drawn anew.
     fn publish(&mut self) {
         self.generation += 1;
-        let view = publish::view(self.runner.graph(), &self.stamps, self.generation);
+        let view = self.publisher.redraw(self.runner.graph(), &self.stamps, self.generation);
         self.view.send_replace(Arc::new(view));
         self.template_tx.send_replace(Arc::new(self.templates.clone()));
     }
