@@ -16,6 +16,7 @@ use super::publish::{self, Publisher, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
+use crate::graph::VertexId;
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
     Entry, ExecutionState, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError,
@@ -23,6 +24,7 @@ use crate::store::{
 };
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// How many queued commands one batch takes at most.
@@ -140,6 +142,13 @@ pub struct Core {
     templates: Vec<StoredTemplate>,
     stamps: Stamps,
     publisher: Publisher,
+    /// Vertices the batches since the last view touched.
+    unpublished: Vec<VertexId>,
+    /// Acknowledgements of committed requests that wait for the view that shows them.
+    waiting: Vec<(oneshot::Sender<Result<Ack, CoreError>>, Ack)>,
+    /// How long the last view took to draw, and when it was published.
+    drawing: Duration,
+    drawn: Instant,
     batch: u64,
     generation: u64,
     view: watch::Sender<Arc<View>>,
@@ -172,6 +181,10 @@ impl Core {
             templates: Vec::new(),
             stamps: Stamps::default(),
             publisher: Publisher::default(),
+            unpublished: Vec::new(),
+            waiting: Vec::new(),
+            drawing: Duration::ZERO,
+            drawn: Instant::now(),
             batch: 0,
             generation: 0,
             view,
@@ -219,7 +232,13 @@ impl Core {
                 }
             }
             self.handle(batch);
+            // Under load a view is drawn at most as often as drawing takes a third of the
+            // time; the acknowledgements of the batches in between wait for it.
+            if commands.is_empty() || self.drawn.elapsed() >= self.drawing * 2 {
+                self.show();
+            }
         }
+        self.show();
         tracing::info!(batches = self.batch, "evaluation task stopped");
     }
 
@@ -249,10 +268,14 @@ impl Core {
         let at = Timestamp::now();
         match c {
             Command::AddTemplates { templates, overwrite, reply } => {
-                let _ = reply.send(self.add_templates(templates, overwrite, &at));
+                let added = self.add_templates(templates, overwrite, &at);
+                self.show();
+                let _ = reply.send(added);
             }
             Command::DeleteTemplates { ids, reply } => {
-                let _ = reply.send(self.delete_templates(&ids, &at));
+                let deleted = self.delete_templates(&ids, &at);
+                self.show();
+                let _ = reply.send(deleted);
             }
             Command::AddWebhook(w, reply) => {
                 let _ = reply.send(self.store.add_webhook(&w).map(|_| ()).map_err(Into::into));
@@ -313,10 +336,10 @@ impl Core {
             .collect();
         match self.commit(&entries, &outcome, &at) {
             Ok(acks) => {
-                // The view first: a client that reads after its acknowledgement sees its change.
                 self.after(&outcome);
+                // Answered with the view that shows them: a client reads its own change.
                 for (a, seq) in accepted.into_iter().zip(acks) {
-                    let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
+                    self.waiting.push((a.reply, Ack { seq, duplicate: false }));
                 }
             }
             Err(e) => {
@@ -357,21 +380,8 @@ impl Core {
         Ok(appended.into_iter().map(|a| a.seq).collect())
     }
 
-    /// What follows a durable batch: the new view, notifications.
+    /// What follows a durable batch: notifications, and its vertices to draw in the next view.
     fn after(&mut self, outcome: &Outcome) {
-        self.generation += 1;
-        let graph = self.runner.graph();
-        let view = self.publisher.update(graph, &self.stamps, &outcome.touched, self.generation);
-        if cfg!(debug_assertions) {
-            let whole = publish::view(graph, &self.stamps, self.generation);
-            assert!(
-                view.vertices == whole.vertices && view.edges == whole.edges,
-                "batch {}: the view drawn from what the batch touched differs from the whole graph's",
-                self.batch
-            );
-        }
-        self.view.send_replace(Arc::new(view));
-        self.template_tx.send_replace(Arc::new(self.templates.clone()));
         if !outcome.mistral.is_empty() {
             self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
         }
@@ -381,14 +391,47 @@ impl Core {
             }
         }
         self.stamps.forget(self.runner.graph(), outcome);
+        self.unpublished.extend_from_slice(&outcome.touched);
+    }
+
+    /// Publishes a view with what the batches since the last one changed, then sends the
+    /// acknowledgements that waited for it.
+    fn show(&mut self) {
+        if self.unpublished.is_empty() && self.waiting.is_empty() {
+            return;
+        }
+        let began = Instant::now();
+        self.generation += 1;
+        let graph = self.runner.graph();
+        let touched = std::mem::take(&mut self.unpublished);
+        let view = self.publisher.update(graph, &self.stamps, &touched, self.generation);
+        if cfg!(debug_assertions) {
+            let whole = publish::view(graph, &self.stamps, self.generation);
+            assert!(
+                view.vertices == whole.vertices && view.edges == whole.edges,
+                "batch {}: the view drawn from what the batches touched differs from the whole graph's",
+                self.batch
+            );
+        }
+        self.send(view);
+        self.drawing = began.elapsed();
     }
 
     /// Publishes the view of the whole graph, drawn anew.
     fn publish(&mut self) {
         self.generation += 1;
+        self.unpublished.clear();
         let view = self.publisher.redraw(self.runner.graph(), &self.stamps, self.generation);
+        self.send(view);
+    }
+
+    fn send(&mut self, view: View) {
         self.view.send_replace(Arc::new(view));
         self.template_tx.send_replace(Arc::new(self.templates.clone()));
+        self.drawn = Instant::now();
+        for (reply, ack) in self.waiting.drain(..) {
+            let _ = reply.send(Ok(ack));
+        }
     }
 
     fn add_templates(
