@@ -38,6 +38,9 @@ pub struct Outcome {
     pub explanations: Vec<Explanation>,
     /// Warnings from actions (`get_attr` without a value, ...).
     pub warnings: Vec<String>,
+    /// Every vertex that was added, updated or deleted or gained or lost an edge, with
+    /// repeats: what a copy of the graph (the service's view) has to redraw.
+    pub touched: Vec<VertexId>,
 }
 
 impl Outcome {
@@ -50,6 +53,17 @@ impl Outcome {
     pub(super) fn record(&mut self, graph: &Graph, changes: &[GraphChange]) {
         let category = |v: VertexId| graph.vertex(v).map(|x| x.category());
         for change in changes {
+            match change {
+                GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => {
+                    self.touched.push(*v)
+                }
+                GraphChange::VertexUpdated { id, .. } | GraphChange::VertexRemoved { id, .. } => {
+                    self.touched.push(*id)
+                }
+                GraphChange::EdgeAdded(k)
+                | GraphChange::EdgeDeleted(k)
+                | GraphChange::EdgeRemoved(k) => self.touched.extend([k.source, k.target]),
+            }
             match change {
                 GraphChange::VertexAdded(v) => match category(*v) {
                     Some(Category::Alarm) => self.alarms_activated.push(*v),

@@ -6,7 +6,7 @@
 //! history the evaluation produced are committed in one transaction (one fsync for the whole
 //! batch). Only then are the new [`View`] published, the notifications sent and the requests
 //! acknowledged, so nothing a client or Mistral sees is ever ahead of the log, and a client
-//! that was answered reads its own change.
+//! that reads after its acknowledgement sees its change.
 //!
 //! The log holds every accepted request with the number of the batch it was evaluated in.
 //! Evaluation is deterministic, so on start the task replays the log batch by batch and
@@ -15,10 +15,11 @@
 //! timestamps, batch counter), and a start loads the newest one and replays only what follows.
 
 use super::metrics::Metrics;
-use super::publish::{self, Stamps};
+use super::publish::{self, Publisher, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
+use crate::graph::VertexId;
 use crate::mistral::OutboxUpdate;
 use crate::persist::{self, Format};
 use crate::runner::{Change, Outcome, RunError, Runner};
@@ -28,6 +29,7 @@ use crate::store::{
 };
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 /// How many queued commands one batch takes at most.
@@ -176,6 +178,14 @@ pub struct Core {
     store: Store,
     templates: Vec<StoredTemplate>,
     stamps: Stamps,
+    publisher: Publisher,
+    /// Vertices the batches since the last view touched.
+    unpublished: Vec<VertexId>,
+    /// Acknowledgements of committed requests that wait for the view that shows them.
+    waiting: Vec<(oneshot::Sender<Result<Ack, CoreError>>, Ack)>,
+    /// How long the last view took to draw, and when it was published.
+    drawing: Duration,
+    drawn: Instant,
     batch: u64,
     generation: u64,
     view: watch::Sender<Arc<View>>,
@@ -211,6 +221,11 @@ impl Core {
             store,
             templates: Vec::new(),
             stamps: Stamps::default(),
+            publisher: Publisher::default(),
+            unpublished: Vec::new(),
+            waiting: Vec::new(),
+            drawing: Duration::ZERO,
+            drawn: Instant::now(),
             batch: 0,
             generation: 0,
             view,
@@ -220,25 +235,29 @@ impl Core {
             metrics: metrics.clone(),
             deployment: crate::action::mistral::EXECUTION_NAMESPACE,
         };
-        let fresh = core.store.last_seq()? == Seq(0);
         core.deployment = deployment(&mut core.store)?;
-        if fresh {
-            let at = Timestamp::now();
+        if logged(&core.store)?.is_empty() {
             if !initial.templates.is_empty() {
-                core.add_templates(initial.templates, false, &at)?;
-            }
-            if !initial.changes.is_empty() {
-                let (reply, _) = oneshot::channel();
-                let request = Command::Ingest {
-                    source: "initial".into(),
-                    request_id: None,
-                    changes: initial.changes,
-                    reply,
-                };
-                core.handle(vec![request]);
+                core.add_templates(initial.templates, false, &Timestamp::now())?;
             }
         } else {
             core.replay()?;
+        }
+        // The topology commits after the templates: a start killed between the two commits
+        // left a log of the templates alone, and this start loads the topology.
+        let logged = logged(&core.store)?;
+        if !initial.changes.is_empty()
+            && logged.len() <= 1
+            && logged.iter().all(|e| e.kind != CHANGES)
+        {
+            let (reply, _) = oneshot::channel();
+            let request = Command::Ingest {
+                source: "initial".into(),
+                request_id: None,
+                changes: initial.changes,
+                reply,
+            };
+            core.handle(vec![request]);
         }
         core.publish();
         let channels = Channels {
@@ -263,7 +282,13 @@ impl Core {
                 }
             }
             self.handle(batch);
+            // Under load a view is drawn at most as often as drawing takes a third of the
+            // time; the acknowledgements of the batches in between wait for it.
+            if commands.is_empty() || self.drawn.elapsed() >= self.drawing * 2 {
+                self.show();
+            }
         }
+        self.show();
         tracing::info!(batches = self.batch, "evaluation task stopped");
     }
 
@@ -322,10 +347,14 @@ impl Core {
         let at = Timestamp::now();
         match c {
             Command::AddTemplates { templates, overwrite, reply } => {
-                let _ = reply.send(self.add_templates(templates, overwrite, &at));
+                let added = self.add_templates(templates, overwrite, &at);
+                self.show();
+                let _ = reply.send(added);
             }
             Command::DeleteTemplates { ids, reply } => {
-                let _ = reply.send(self.delete_templates(&ids, &at));
+                let deleted = self.delete_templates(&ids, &at);
+                self.show();
+                let _ = reply.send(deleted);
             }
             Command::AddWebhook(w, reply) => {
                 let _ = reply.send(self.store.add_webhook(&w).map(|_| ()).map_err(Into::into));
@@ -404,13 +433,13 @@ impl Core {
         self.metrics.commit.observe(started.elapsed());
         match committed {
             Ok(acks) => {
-                // Published before the answers, so a client reads what it was told is done.
-                self.after(&outcome, &at);
+                self.after(&outcome);
                 for a in &accepted {
                     self.metrics.events.add(&a.source, a.changes.len() as u64);
                 }
+                // Answered with the view that shows them: a client reads its own change.
                 for (a, seq) in accepted.into_iter().zip(acks) {
-                    let _ = a.reply.send(Ok(Ack { seq, duplicate: false }));
+                    self.waiting.push((a.reply, Ack { seq, duplicate: false }));
                 }
             }
             Err(e) => {
@@ -442,22 +471,17 @@ impl Core {
         outcome: &Outcome,
         at: &Timestamp,
     ) -> Result<Vec<Seq>, CoreError> {
-        let graph = self.runner.graph();
-        let stamps = {
-            let mut s = self.stamps.clone();
-            s.record(outcome, at.as_str());
-            s
-        };
+        // The stamps go ahead of the log as the runner does; a failed commit rebuilds both.
+        self.stamps.record(outcome, at.as_str());
         let txn = self.store.txn()?;
         let appended = txn.append(entries)?;
-        write_effects(&txn, graph, &stamps, outcome, at, &self.deployment)?;
+        write_effects(&txn, self.runner.graph(), &self.stamps, outcome, at, &self.deployment)?;
         txn.commit()?;
         Ok(appended.into_iter().map(|a| a.seq).collect())
     }
 
-    /// What follows a durable batch: timestamps, the new view, notifications.
-    fn after(&mut self, outcome: &Outcome, at: &Timestamp) {
-        self.stamps.record(outcome, at.as_str());
+    /// What follows a durable batch: notifications, and its vertices to draw in the next view.
+    fn after(&mut self, outcome: &Outcome) {
         let counts = [
             ("alarm_activated", outcome.alarms_activated.len()),
             ("alarm_deactivated", outcome.alarms_deactivated.len()),
@@ -470,7 +494,6 @@ impl Core {
         for (kind, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
             self.metrics.actions.add(kind, n as u64);
         }
-        self.publish();
         if !outcome.mistral.is_empty() {
             self.outbox.send_modify(|n| *n += outcome.mistral.len() as u64);
         }
@@ -479,11 +502,42 @@ impl Core {
                 let _ = self.notifications.send(n);
             }
         }
+        self.stamps.forget(self.runner.graph(), outcome);
+        self.unpublished.extend_from_slice(&outcome.touched);
     }
 
+    /// Publishes a view with what the batches since the last one changed, then sends the
+    /// acknowledgements that waited for it.
+    fn show(&mut self) {
+        if self.unpublished.is_empty() && self.waiting.is_empty() {
+            return;
+        }
+        let began = Instant::now();
+        self.generation += 1;
+        let graph = self.runner.graph();
+        let touched = std::mem::take(&mut self.unpublished);
+        let view = self.publisher.update(graph, &self.stamps, &touched, self.generation);
+        if cfg!(debug_assertions) {
+            let whole = publish::view(graph, &self.stamps, self.generation);
+            assert!(
+                view.vertices == whole.vertices && view.edges == whole.edges,
+                "batch {}: the view drawn from what the batches touched differs from the whole graph's",
+                self.batch
+            );
+        }
+        self.send(view);
+        self.drawing = began.elapsed();
+    }
+
+    /// Publishes the view of the whole graph, drawn anew.
     fn publish(&mut self) {
         self.generation += 1;
-        let view = publish::view(self.runner.graph(), &self.stamps, self.generation);
+        self.unpublished.clear();
+        let view = self.publisher.redraw(self.runner.graph(), &self.stamps, self.generation);
+        self.send(view);
+    }
+
+    fn send(&mut self, view: View) {
         let alarms = view
             .vertices
             .iter()
@@ -492,6 +546,10 @@ impl Core {
         self.metrics.alarms.store(alarms as i64, std::sync::atomic::Ordering::Relaxed);
         self.view.send_replace(Arc::new(view));
         self.template_tx.send_replace(Arc::new(self.templates.clone()));
+        self.drawn = Instant::now();
+        for (reply, ack) in self.waiting.drain(..) {
+            let _ = reply.send(Ok(ack));
+        }
     }
 
     /// Adds templates; with `overwrite`, those already named like one of them go first. A
@@ -593,16 +651,15 @@ impl Core {
             for t in &set {
                 txn.put_template(t)?;
             }
-            let mut stamps = self.stamps.clone();
-            stamps.record(&outcome, at.as_str());
-            write_effects(&txn, self.runner.graph(), &stamps, &outcome, at, &self.deployment)?;
+            self.stamps.record(&outcome, at.as_str());
+            write_effects(&txn, self.runner.graph(), &self.stamps, &outcome, at, &self.deployment)?;
             txn.commit()?;
             Ok(())
         })();
         match result {
             Ok(()) => {
                 self.templates = set;
-                self.after(&outcome, at);
+                self.after(&outcome);
                 Ok(())
             }
             Err(e) => {
@@ -743,6 +800,7 @@ impl Core {
         self.batch = batch;
         let outcome = self.evaluate();
         self.stamps.record(&outcome, at.as_str());
+        self.stamps.forget(self.runner.graph(), &outcome);
     }
 
     fn replay_entry(&mut self, e: &Entry) -> Result<(), CoreError> {
@@ -765,6 +823,7 @@ impl Core {
                 let rules = templates::compile(&mut set);
                 let outcome = self.runner.replace_rules(rules).unwrap_or_default();
                 self.stamps.record(&outcome, e.at.as_str());
+                self.stamps.forget(self.runner.graph(), &outcome);
                 self.templates = set;
             }
             DEPLOYMENT => {}
@@ -795,6 +854,13 @@ fn restore(bytes: &[u8]) -> Result<(Runner, Vec<StoredTemplate>, Stamps, u64), S
     let rules = templates::compile(&mut set);
     let runner = Runner::restore(runner, rules).map_err(|e| e.to_string())?;
     Ok((runner, set, saved.stamps, saved.batch))
+}
+
+/// The first two entries of the log after the deployment's own: what tells a fresh data
+/// directory (and one whose first start was killed half way) from one with a history.
+fn logged(store: &Store) -> Result<Vec<Entry>, CoreError> {
+    let first = store.entries_after(Seq(0), 3)?;
+    Ok(first.into_iter().filter(|e| e.kind != DEPLOYMENT).take(2).collect())
 }
 
 /// This data directory's namespace of execution ids: the first log entry, written with a
@@ -926,3 +992,6 @@ fn template_from_json(j: &Json) -> Option<StoredTemplate> {
 pub fn reader(dir: &std::path::Path) -> Result<Reader, CoreError> {
     Reader::open(dir).map_err(Into::into)
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,6 +11,8 @@ use crate::graph::{Category, Graph, Label, Value, VertexId, names};
 use crate::runner::Outcome;
 use rustc_hash::FxHashMap as HashMap;
 use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// The namespace of `vitrage_id`s.
 const VITRAGE_ID_NAMESPACE: uuid::Uuid = uuid::uuid!("4a1f4f0c-5b2e-4c61-9a5e-8f1a3c7d2b90");
@@ -73,6 +75,16 @@ impl Stamps {
         }
     }
 
+    /// Forgets the vertices `outcome` deleted: nothing shows them again, and a stamp kept for
+    /// every alarm ever raised would grow without end.
+    pub fn forget(&mut self, graph: &Graph, outcome: &Outcome) {
+        for v in outcome.alarms_deactivated.iter().chain(&outcome.resources_deleted) {
+            if graph.vertex(*v).is_none_or(|x| x.is_deleted()) {
+                self.times.remove(v);
+            }
+        }
+    }
+
     /// (first seen, last changed) of `v`.
     pub fn of(&self, v: VertexId) -> Option<&(String, String)> {
         self.times.get(&v)
@@ -101,7 +113,100 @@ pub fn find(graph: &Graph, id: &str) -> Option<VertexId> {
         .find(|&v| vitrage_id(graph, v) == id)
 }
 
-/// The view of the live graph after `generation` batches.
+/// The view, kept up to date batch by batch. Each vertex and edge is drawn once and shared by
+/// every view until a batch changes it, so publishing after a batch costs the vertices it
+/// touched plus a pointer per vertex and edge, where [`view`] draws the whole graph.
+#[derive(Debug, Default)]
+pub struct Publisher {
+    /// The live vertices as drawn, in id order (the order the API lists them).
+    vertices: BTreeMap<VertexId, Arc<VertexView>>,
+    /// The live edges as the last view drew them (their ends as positions in it), in view
+    /// order: by label, source and target.
+    edges: Vec<((Label, VertexId, VertexId), Arc<EdgeView>)>,
+}
+
+impl Publisher {
+    /// The view of the whole graph, every vertex drawn anew.
+    pub fn redraw(&mut self, graph: &Graph, stamps: &Stamps, generation: u64) -> View {
+        self.vertices.clear();
+        self.edges.clear();
+        let all: Vec<VertexId> = graph.vertices().map(|(v, _)| v).collect();
+        self.update(graph, stamps, &all, generation)
+    }
+
+    /// The view after a batch whose outcome `touched` these vertices.
+    ///
+    /// A vertex's dict is a function of its own properties and stamps, and for an alarm of the
+    /// `vitrage_id` and `project_id` of the resource it is on: the vertices to redraw are the
+    /// touched ones and the alarms on touched resources. Edges are listed from the graph and
+    /// drawn again when their ends moved in the vertex list.
+    pub fn update(
+        &mut self,
+        graph: &Graph,
+        stamps: &Stamps,
+        touched: &[VertexId],
+        generation: u64,
+    ) -> View {
+        let mut redraw = touched.to_vec();
+        for &v in touched {
+            if graph.vertex(v).is_some_and(|x| x.category() == Category::Resource) {
+                redraw.extend(graph.in_neighbours(v, Label::ON));
+            }
+        }
+        redraw.sort_unstable();
+        redraw.dedup();
+        for v in redraw {
+            match graph.vertex(v) {
+                Some(vertex) if !vertex.is_deleted() => {
+                    let props = match vertex.category() {
+                        Category::Alarm => alarm_props(graph, stamps, v),
+                        _ => vertex_props(graph, stamps, v),
+                    };
+                    self.vertices.insert(v, Arc::new(VertexView { props }));
+                }
+                _ => {
+                    self.vertices.remove(&v);
+                }
+            }
+        }
+        let slots = self.vertices.keys().next_back().map_or(0, |v| v.index() as usize + 1);
+        let mut position = vec![usize::MAX; slots];
+        let mut vertices = Vec::with_capacity(self.vertices.len());
+        for (i, (v, drawn)) in self.vertices.iter().enumerate() {
+            position[v.index() as usize] = i;
+            vertices.push(drawn.clone());
+        }
+        let at =
+            |v: VertexId| position.get(v.index() as usize).copied().filter(|&p| p != usize::MAX);
+        // Both lists are in view order: walk the last one alongside to find what is unchanged.
+        let mut last = std::mem::take(&mut self.edges).into_iter().peekable();
+        let mut edges = Vec::with_capacity(last.len());
+        for label in graph.labels() {
+            for (s, t) in graph.edges_with_label(label) {
+                let (Some(source), Some(target)) = (at(s), at(t)) else { continue };
+                let key = (label, s, t);
+                while last.next_if(|(k, _)| *k < key).is_some() {}
+                let edge = match last.next_if(|(k, _)| *k == key) {
+                    Some((_, e)) if e.source == source && e.target == target => e,
+                    _ => {
+                        let relationship_type = graph.resolve(label.sym()).to_string();
+                        let mut props = Map::new();
+                        props.insert("vitrage_is_deleted".into(), Json::Bool(false));
+                        props.insert("relationship_type".into(), relationship_type.clone().into());
+                        Arc::new(EdgeView { source, target, relationship_type, props })
+                    }
+                };
+                self.edges.push((key, edge.clone()));
+                edges.push(edge);
+            }
+        }
+        // Ids and edges were drawn from one graph, so the view is consistent by construction.
+        View::shared(generation, vertices, edges).unwrap_or_else(|_| View::empty())
+    }
+}
+
+/// The view of the live graph after `generation` batches, drawn whole: what [`Publisher`]
+/// must always agree with.
 pub fn view(graph: &Graph, stamps: &Stamps, generation: u64) -> View {
     let mut index: HashMap<VertexId, usize> = HashMap::default();
     let mut vertices = Vec::new();
@@ -149,12 +254,13 @@ pub fn view(graph: &Graph, stamps: &Stamps, generation: u64) -> View {
 /// resource's own id there).
 pub fn alarm_props(graph: &Graph, stamps: &Stamps, v: VertexId) -> Map<String, Json> {
     let mut props = vertex_props(graph, stamps, v);
-    if let Some(resource) = graph.out_neighbours(v, Label::ON).next() {
+    // With several `on` edges (which no change makes), the last one, as [`view`] has it.
+    if let Some(resource) = graph.out_neighbours(v, Label::ON).last() {
         props.insert("vitrage_resource_id".into(), Json::String(vitrage_id(graph, resource)));
         let project = graph
             .vertex(resource)
-            .and_then(|r| graph.interner().get("project_id").and_then(|k| r.get_str(k)))
-            .map(|p| Json::String(graph.resolve(p).to_string()));
+            .and_then(|r| graph.interner().get("project_id").and_then(|k| r.props().get(k)))
+            .and_then(|p| shown(graph, p));
         if let Some(p) = project {
             props.insert("vitrage_resource_project_id".into(), p);
         }
@@ -174,11 +280,7 @@ pub fn vertex_props(graph: &Graph, stamps: &Stamps, v: VertexId) -> Map<String, 
     props.insert("vitrage_category".into(), category.into());
     props.insert("vitrage_type".into(), graph.resolve(vertex.vitrage_type()).into());
     for (key, value) in vertex.props().iter() {
-        let json = match value {
-            Value::Str(s) | Value::Num(s) => Json::String(graph.resolve(s).to_string()),
-            Value::Bool(b) => Json::Bool(b),
-            Value::Null => continue,
-        };
+        let Some(json) = shown(graph, value) else { continue };
         props.insert(graph.resolve(key).to_string(), json);
     }
     props.insert("vitrage_is_deleted".into(), Json::Bool(vertex.is_deleted()));
@@ -197,4 +299,13 @@ pub fn vertex_props(graph: &Graph, stamps: &Stamps, v: VertexId) -> Map<String, 
         }
     }
     props
+}
+
+/// A property value as the API shows it; a null is not shown.
+fn shown(graph: &Graph, value: Value) -> Option<Json> {
+    match value {
+        Value::Str(s) | Value::Num(s) => Some(Json::String(graph.resolve(s).to_string())),
+        Value::Bool(b) => Some(Json::Bool(b)),
+        Value::Null => None,
+    }
 }

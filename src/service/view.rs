@@ -6,14 +6,18 @@
 //! clone the `Arc` and compute their answer from it, so a large topology read never holds a lock
 //! the evaluation needs.
 
-use rustc_hash::FxHashMap as HashMap;
+use hashbrown::HashTable;
 use serde_json::{Map, Value};
+use std::hash::BuildHasher;
+use std::sync::Arc;
 
 /// What the evaluation task publishes after each batch; handlers read it without touching the
 /// runner.
 ///
 /// Built with [`View::new`], which checks the edges and indexes the vertices once, so every
 /// handler can look a vertex up by `vitrage_id` and walk its edges without rebuilding anything.
+/// Vertices and edges are shared between views ([`View::shared`]): the publisher redraws only
+/// what a batch changed, and a new view costs a pointer per vertex and edge.
 #[derive(Debug, Clone, Default)]
 pub struct View {
     /// How many batches were applied before this view was taken. Generation 0 is the placeholder
@@ -21,9 +25,9 @@ pub struct View {
     /// generation of at least 1 is published (Vitrage's `is_alive` check).
     pub generation: u64,
     /// Every vertex of the graph, in the order the API lists them.
-    pub vertices: Vec<VertexView>,
+    pub vertices: Vec<Arc<VertexView>>,
     /// Every edge of the graph; `source` and `target` index [`View::vertices`].
-    pub edges: Vec<EdgeView>,
+    pub edges: Vec<Arc<EdgeView>>,
     index: Index,
 }
 
@@ -79,12 +83,46 @@ pub enum ViewError {
     },
 }
 
-/// Lookups built once per view.
+/// Lookups built once per view: positions by `vitrage_id` (hashed, no copy of the ids), and
+/// each vertex's edges as ranges of two flat lists.
 #[derive(Debug, Clone, Default)]
 struct Index {
-    by_vitrage_id: HashMap<String, usize>,
-    out_edges: Vec<Vec<usize>>,
-    in_edges: Vec<Vec<usize>>,
+    by_vitrage_id: HashTable<usize>,
+    out_start: Vec<usize>,
+    out_edges: Vec<usize>,
+    in_start: Vec<usize>,
+    in_edges: Vec<usize>,
+}
+
+fn id_hash(id: &str) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(id)
+}
+
+/// Vertex `v`'s range of an [`adjacency`] list; empty for a vertex out of range.
+fn edges_of<'a>(start: &[usize], list: &'a [usize], v: usize) -> &'a [usize] {
+    match (start.get(v), start.get(v.saturating_add(1))) {
+        (Some(&from), Some(&to)) => &list[from..to],
+        _ => &[],
+    }
+}
+
+/// The edges of each vertex, in edge order, as `(start, list)`: vertex `v`'s edges are
+/// `list[start[v]..start[v + 1]]`.
+fn adjacency(count: usize, ends: impl Iterator<Item = usize> + Clone) -> (Vec<usize>, Vec<usize>) {
+    let mut start = vec![0; count + 1];
+    for v in ends.clone() {
+        start[v + 1] += 1;
+    }
+    for v in 0..count {
+        start[v + 1] += start[v];
+    }
+    let mut next = start.clone();
+    let mut list = vec![0; start[count]];
+    for (e, v) in ends.enumerate() {
+        list[next[v]] = e;
+        next[v] += 1;
+    }
+    (start, list)
 }
 
 impl View {
@@ -100,31 +138,12 @@ impl View {
         mut vertices: Vec<VertexView>,
         mut edges: Vec<EdgeView>,
     ) -> Result<View, ViewError> {
-        let count = vertices.len();
-        let mut index = Index {
-            by_vitrage_id: HashMap::default(),
-            out_edges: vec![Vec::new(); count],
-            in_edges: vec![Vec::new(); count],
-        };
-        for (i, vertex) in vertices.iter_mut().enumerate() {
-            let Some(id) = vertex.props.get("vitrage_id").and_then(Value::as_str) else {
-                return Err(ViewError::MissingVitrageId { index: i });
-            };
-            if index.by_vitrage_id.insert(id.to_owned(), i).is_some() {
-                return Err(ViewError::DuplicateVitrageId(id.to_owned()));
-            }
+        for vertex in &mut vertices {
             for flag in ["vitrage_is_deleted", "vitrage_is_placeholder"] {
                 vertex.props.entry(flag).or_insert(Value::Bool(false));
             }
         }
-        for (i, edge) in edges.iter_mut().enumerate() {
-            for vertex in [edge.source, edge.target] {
-                if vertex >= count {
-                    return Err(ViewError::EdgeOutOfRange { index: i, vertex, count });
-                }
-            }
-            index.out_edges[edge.source].push(i);
-            index.in_edges[edge.target].push(i);
+        for edge in &mut edges {
             if !edge.props.contains_key("relationship_type") {
                 edge.props.insert(
                     "relationship_type".to_owned(),
@@ -133,6 +152,45 @@ impl View {
             }
             edge.props.entry("vitrage_is_deleted").or_insert(Value::Bool(false));
         }
+        View::shared(
+            generation,
+            vertices.into_iter().map(Arc::new).collect(),
+            edges.into_iter().map(Arc::new).collect(),
+        )
+    }
+
+    /// Checks and indexes a snapshot whose vertices and edges may be shared with other views.
+    /// Nothing is added to them: each vertex must already have its `vitrage_is_deleted` and
+    /// `vitrage_is_placeholder` flags and each edge its `relationship_type` and
+    /// `vitrage_is_deleted` props, as [`View::new`] would add them.
+    pub fn shared(
+        generation: u64,
+        vertices: Vec<Arc<VertexView>>,
+        edges: Vec<Arc<EdgeView>>,
+    ) -> Result<View, ViewError> {
+        let count = vertices.len();
+        let mut by_vitrage_id = HashTable::with_capacity(count);
+        let id_of = |i: usize| vertices[i].vitrage_id().unwrap_or_default();
+        for (i, vertex) in vertices.iter().enumerate() {
+            let Some(id) = vertex.vitrage_id() else {
+                return Err(ViewError::MissingVitrageId { index: i });
+            };
+            let hash = id_hash(id);
+            if by_vitrage_id.find(hash, |&j| id_of(j) == id).is_some() {
+                return Err(ViewError::DuplicateVitrageId(id.to_owned()));
+            }
+            by_vitrage_id.insert_unique(hash, i, |&j| id_hash(id_of(j)));
+        }
+        for (i, edge) in edges.iter().enumerate() {
+            for vertex in [edge.source, edge.target] {
+                if vertex >= count {
+                    return Err(ViewError::EdgeOutOfRange { index: i, vertex, count });
+                }
+            }
+        }
+        let (out_start, out_edges) = adjacency(count, edges.iter().map(|e| e.source));
+        let (in_start, in_edges) = adjacency(count, edges.iter().map(|e| e.target));
+        let index = Index { by_vitrage_id, out_start, out_edges, in_start, in_edges };
         Ok(View { generation, vertices, edges, index })
     }
 
@@ -148,7 +206,8 @@ impl View {
 
     /// The index of the vertex with this `vitrage_id`.
     pub fn find(&self, vitrage_id: &str) -> Option<usize> {
-        self.index.by_vitrage_id.get(vitrage_id).copied()
+        let same = |&i: &usize| self.vertices[i].vitrage_id() == Some(vitrage_id);
+        self.index.by_vitrage_id.find(id_hash(vitrage_id), same).copied()
     }
 
     /// The properties of vertex `i`; an index out of range reads as an empty dict.
@@ -159,12 +218,12 @@ impl View {
 
     /// The edges leaving vertex `i` (indices into [`View::edges`]), in publication order.
     pub fn out_edges(&self, i: usize) -> &[usize] {
-        self.index.out_edges.get(i).map_or(&[], Vec::as_slice)
+        edges_of(&self.index.out_start, &self.index.out_edges, i)
     }
 
     /// The edges entering vertex `i`, in publication order.
     pub fn in_edges(&self, i: usize) -> &[usize] {
-        self.index.in_edges.get(i).map_or(&[], Vec::as_slice)
+        edges_of(&self.index.in_start, &self.index.in_edges, i)
     }
 }
 
@@ -172,6 +231,14 @@ impl VertexView {
     /// A string property, if present and a string.
     pub fn str(&self, key: &str) -> Option<&str> {
         self.props.get(key).and_then(Value::as_str)
+    }
+
+    /// The `vitrage_id`, found at once where the publisher puts it: first.
+    fn vitrage_id(&self) -> Option<&str> {
+        match self.props.iter().next() {
+            Some((k, v)) if k == "vitrage_id" => v.as_str(),
+            _ => self.str("vitrage_id"),
+        }
     }
 }
 
