@@ -659,6 +659,8 @@ impl Core {
         match result {
             Ok(()) => {
                 self.templates = set;
+                // The set is shown at once, even when the change drew nothing in the graph.
+                self.template_tx.send_replace(Arc::new(self.templates.clone()));
                 self.after(&outcome);
                 Ok(())
             }
