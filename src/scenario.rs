@@ -24,6 +24,20 @@ pub struct Scenario {
     pub steps: Vec<Step>,
 }
 
+impl Scenario {
+    /// The changes that load the initial topology: resources, then edges, then alarms.
+    pub fn initial_changes(&self) -> Vec<Change> {
+        let resources = self.resources.iter().map(|r| Change::AddResource { resource: r.clone() });
+        let edges = self.edges.iter().map(|e| Change::AddEdge {
+            source: e.source.clone(),
+            target: e.target.clone(),
+            relationship_type: e.relationship_type.clone(),
+        });
+        let alarms = self.alarms.iter().map(|a| Change::RaiseAlarm { alarm: a.clone() });
+        resources.chain(edges).chain(alarms).collect()
+    }
+}
+
 /// `initial`: evaluate once after loading everything, or after every element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]

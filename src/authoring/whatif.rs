@@ -92,17 +92,7 @@ pub fn diff(
     scenario: &Scenario,
 ) -> Result<Vec<Difference>, String> {
     let mut sides = [Side::new(before)?, Side::new(after)?];
-    let initial: Vec<Change> = scenario
-        .resources
-        .iter()
-        .map(|r| Change::AddResource { resource: r.clone() })
-        .chain(scenario.edges.iter().map(|e| Change::AddEdge {
-            source: e.source.clone(),
-            target: e.target.clone(),
-            relationship_type: e.relationship_type.clone(),
-        }))
-        .chain(scenario.alarms.iter().map(|a| Change::RaiseAlarm { alarm: a.clone() }))
-        .collect();
+    let initial = scenario.initial_changes();
     let mut out = Vec::new();
     let mut differing: [BTreeSet<String>; 2] = Default::default();
     let steps = std::iter::once((json!("initial"), Some(initial))).chain(

@@ -1,7 +1,7 @@
 //! Replaying a scenario: the initial topology, then every step to its fixpoint, with
 //! checkpoints and timings.
 
-use super::{Call, Change, Outcome, RunError, Runner, Snapshot};
+use super::{Call, Outcome, RunError, Runner, Snapshot};
 use crate::compile::ir::RuleSet;
 use crate::scenario::{Initial, Scenario, Step};
 use serde::Serialize;
@@ -133,16 +133,7 @@ fn record(replay: &mut Replay, calls: &mut Vec<Call>, step: &Json, o: Outcome) {
 /// The initial topology, evaluated once or after every element; the outcomes in order.
 fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<Vec<Outcome>, RunError> {
     let each = scenario.initial == Initial::Incremental;
-    let changes = scenario
-        .resources
-        .iter()
-        .map(|r| Change::AddResource { resource: r.clone() })
-        .chain(scenario.edges.iter().map(|e| Change::AddEdge {
-            source: e.source.clone(),
-            target: e.target.clone(),
-            relationship_type: e.relationship_type.clone(),
-        }))
-        .chain(scenario.alarms.iter().map(|a| Change::RaiseAlarm { alarm: a.clone() }));
+    let changes = scenario.initial_changes();
     let mut outcomes = Vec::new();
     for c in changes {
         runner.stage(std::slice::from_ref(&c)).map_err(|(_, e)| e)?;

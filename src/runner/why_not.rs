@@ -2,18 +2,10 @@
 //! targets, the closest partial matches of each clause and the first atom each failed on.
 
 use super::Runner;
+use super::vertex_name as name;
 use crate::compile::ir::{End, Var};
 use crate::engine::why_not::{Failure, NearMiss, why_not};
-use crate::graph::{Graph, Label, VertexId, names};
-
-fn name(graph: &Graph, v: VertexId) -> String {
-    let Some(vertex) = graph.vertex(v) else { return format!("#{}", v.index()) };
-    let id = vertex
-        .get_str(names::ID)
-        .or_else(|| vertex.get_str(names::NAME))
-        .unwrap_or(vertex.entity_id());
-    graph.resolve(id).to_string()
-}
+use crate::graph::Label;
 
 impl Runner {
     /// Why scenario `scenario` (`<template>-scenario<i>`) does not act on resource `target`:
