@@ -25,6 +25,7 @@ fn all_succeed(serve: &Serve, n: usize) -> Vec<Value> {
 
 #[test]
 fn use_case_1_migrates_each_instance_once_per_activation() {
+    let _turn = one_at_a_time();
     let Some(url) = real_mistral("use_case_1") else { return };
     let mistral = Mistral(url.clone());
     mistral.workflow("migrate_instance");
@@ -96,6 +97,7 @@ fn use_case_1_migrates_each_instance_once_per_activation() {
 
 #[test]
 fn a_kill_at_any_point_neither_loses_nor_duplicates_an_execution() {
+    let _turn = one_at_a_time();
     let Some(url) = real_mistral("exactly_once_across_crashes") else { return };
     let (workflow, mistral) = ("migrate_crash", Mistral(url.clone()));
     mistral.workflow(workflow);
@@ -181,6 +183,7 @@ fn a_kill_at_any_point_neither_loses_nor_duplicates_an_execution() {
 
 #[test]
 fn a_manual_run_goes_through_the_outbox_and_an_unknown_workflow_is_refused_with_its_reason() {
+    let _turn = one_at_a_time();
     let Some(url) = real_mistral("manual_run") else { return };
     let mistral = Mistral(url.clone());
     mistral.workflow("manual_migrate");

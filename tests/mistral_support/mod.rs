@@ -195,6 +195,14 @@ pub fn eventually<T>(within: Duration, what: &str, mut check: impl FnMut() -> Op
     }
 }
 
+/// A turn at the one real Mistral the tests share. Once, while two tests registered and ran
+/// workflows on it at the same time, Mistral 23 (SQLite, one process) answered a registration
+/// with `Parse error: unexpected end of statement`; the tests take turns since.
+pub fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// The real Mistral.
 pub struct Mistral(pub String);
 
