@@ -126,8 +126,11 @@ async fn event(
     };
     match submit(&state, "event", None, vec![change]).await {
         Ok(_) => Ok(Json(Value::Null)),
-        // A host that is already up, or an up for an alarm never raised, changes nothing.
-        Err(_) if status.eq_ignore_ascii_case("up") => Ok(Json(Value::Null)),
+        // A host that is already up, or an up for an alarm never raised, changes nothing; a
+        // store failure is still a failure, never a 2xx.
+        Err(e) if e.status == StatusCode::BAD_REQUEST && status.eq_ignore_ascii_case("up") => {
+            Ok(Json(Value::Null))
+        }
         Err(e) => Err(e),
     }
 }
