@@ -3,9 +3,12 @@
 //! evaluate over the current graph; a restart shows exactly what was there; webhooks get the
 //! alarm notifications they filter for, retried when the receiver fails.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use causeway::service::serve::{self, Running, ServeConfig};
+use common::service::call;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -32,29 +35,6 @@ fn start(dir: &Scratch) -> Running {
     let config =
         ServeConfig { data_dir: dir.0.clone(), body_limit: 64 * 1024, ..ServeConfig::default() };
     serve::open(&config).expect("service starts")
-}
-
-/// Sends a request as admin; the status and the JSON body.
-async fn call(
-    running: &Running,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-) -> (StatusCode, Value) {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("x-project-id", "admin")
-        .header("x-roles", "admin")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request");
-    let response =
-        causeway::service::service(running.state.clone()).oneshot(request).await.expect("answer");
-    let status = response.status();
-    let bytes =
-        http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
 }
 
 async fn push(running: &Running, changes: Value) -> (StatusCode, Value) {

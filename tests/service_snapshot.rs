@@ -7,14 +7,14 @@
 //! The interval is read once per process from `CAUSEWAY_SNAPSHOT_EVERY`, so each test runs
 //! its body in a child process of this test binary with the variable set.
 
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode};
+mod common;
+
+use axum::http::{Method, StatusCode};
 use causeway::service::core::SNAPSHOT_EVERY_VAR;
 use causeway::service::serve::{self, Running, ServeConfig};
 use causeway::store::{Reader, Seq, Store};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use tower::ServiceExt;
 
 /// A snapshot every this many log entries.
 const EVERY: &str = "4";
@@ -85,20 +85,7 @@ fn stop(running: Running) {
 }
 
 async fn call(running: &Running, method: Method, path: &str, body: Option<Value>) -> Value {
-    let request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .header("x-project-id", "admin")
-        .header("x-roles", "admin")
-        .body(body.map_or_else(Body::empty, |b| Body::from(b.to_string())))
-        .expect("request");
-    let response =
-        causeway::service::service(running.state.clone()).oneshot(request).await.expect("answer");
-    let status = response.status();
-    let bytes =
-        http_body_util::BodyExt::collect(response.into_body()).await.expect("body").to_bytes();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    let (status, body) = common::service::call(running, method, path, body).await;
     assert_eq!(status, StatusCode::OK, "{path}: {body}");
     body
 }

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test crate uses a part of it
 
 pub mod cli;
+pub mod service;
 
 use causeway::check::{Input, Options, check_set};
 use causeway::compile::ir::RuleSet;
