@@ -24,8 +24,8 @@ use crate::mistral::OutboxUpdate;
 use crate::persist::{self, Format};
 use crate::runner::{Change, Outcome, RunError, Runner};
 use crate::store::{
-    Entry, NewEntry, Origin, OutboxRequest, Reader, Seq, Store, StoreError, StoredTemplate,
-    TemplateStatus, Timestamp, Txn, Webhook,
+    Entry, NewEntry, Origin, OutboxRequest, Seq, Store, StoreError, StoredTemplate, TemplateStatus,
+    Timestamp, Txn, Webhook,
 };
 use serde_json::{Value as Json, json};
 use std::sync::Arc;
@@ -988,11 +988,6 @@ fn template_from_json(j: &Json) -> Option<StoredTemplate> {
         created_at: at.clone(),
         updated_at: at,
     })
-}
-
-/// A reader for handlers: opened per use, since SQLite connections are not shared.
-pub fn reader(dir: &std::path::Path) -> Result<Reader, CoreError> {
-    Reader::open(dir).map_err(Into::into)
 }
 
 #[cfg(test)]
