@@ -193,17 +193,14 @@ pub fn run_file(path: &Path, snapshots: Snapshots) -> Result<Vec<TestResult>, St
     let topology = match &file.topology {
         None => Vec::new(),
         Some(Topology::File(f)) => files::topology(&base.join(f))?,
-        Some(Topology::Inline { resources, edges, alarms }) => {
-            let mut c: Vec<Change> =
-                resources.iter().map(|r| Change::AddResource { resource: r.clone() }).collect();
-            c.extend(edges.iter().map(|e| Change::AddEdge {
-                source: e.source.clone(),
-                target: e.target.clone(),
-                relationship_type: e.relationship_type.clone(),
-            }));
-            c.extend(alarms.iter().map(|a| Change::RaiseAlarm { alarm: a.clone() }));
-            c
+        Some(Topology::Inline { resources, edges, alarms }) => crate::scenario::Scenario {
+            initial: crate::scenario::Initial::Startup,
+            resources: resources.clone(),
+            edges: edges.clone(),
+            alarms: alarms.clone(),
+            steps: Vec::new(),
         }
+        .initial_changes(),
     };
     let display = path.display().to_string();
     file.tests.iter().map(|t| run_test(&display, path, t, &rules, &topology, snapshots)).collect()
