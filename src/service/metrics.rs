@@ -128,6 +128,8 @@ pub struct Metrics {
     pub mistral_latency: Histogram,
     /// [`MISTRAL_QUEUED`].
     pub mistral_queued: Histogram,
+    /// Each datasource's health ([`super::sources::LAST_SUCCESS`], [`super::sources::ERRORS`]).
+    pub datasources: super::sources::SourceHealth,
 }
 
 impl Metrics {
@@ -167,6 +169,7 @@ impl Metrics {
             MISTRAL_QUEUED,
             "Seconds from a workflow request's recording to its first POST.",
         );
+        self.datasources.render(&mut out);
         out
     }
 }

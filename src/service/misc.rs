@@ -48,12 +48,16 @@ pub fn versions(base_url: &str) -> Value {
 }
 
 /// `GET /v1/status/`: `{"reason": "OK"}` once the evaluation task has published a view, 503
-/// before.
-pub fn status(view: &View) -> Result<Value, ApiError> {
+/// before; causeway adds `datasources`, each one's health, once any has reported.
+pub fn status(view: &View, datasources: Value) -> Result<Value, ApiError> {
     if !view.is_ready() {
         return Err(ApiError::not_ready());
     }
-    Ok(json!({"reason": "OK"}))
+    let empty = datasources.as_object().is_none_or(|m| m.is_empty());
+    if empty {
+        return Ok(json!({"reason": "OK"}));
+    }
+    Ok(json!({"reason": "OK", "datasources": datasources}))
 }
 
 /// `GET /healthcheck/`: oslo.middleware's JSON answer; the process is up.
@@ -90,9 +94,9 @@ mod tests {
             versions("http://h:8999/")["versions"][0]["links"][0]["href"],
             json!("http://h:8999/v1/")
         );
-        assert_eq!(status(&View::empty()), Err(ApiError::not_ready()));
+        assert_eq!(status(&View::empty(), json!({})), Err(ApiError::not_ready()));
         let ready = View::new(1, vec![], vec![]).expect("empty view");
-        assert_eq!(status(&ready), Ok(json!({"reason": "OK"})));
+        assert_eq!(status(&ready, json!({})), Ok(json!({"reason": "OK"})));
         assert_eq!(template_versions()[2], json!({"version": "v3", "status": "CURRENT"}));
         let info = ServiceInfo::current();
         assert_eq!(info.process, std::process::id());

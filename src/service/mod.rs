@@ -47,6 +47,7 @@ mod rca;
 mod resources;
 mod routes;
 pub mod serve;
+pub mod sources;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]

@@ -74,7 +74,7 @@ async fn versions(headers: HeaderMap) -> Json<Value> {
 }
 
 async fn status(State(state): State<AppState>) -> Answer {
-    misc::status(&state.current_view()).map(Json)
+    misc::status(&state.current_view(), state.writer.metrics.datasources.to_json()).map(Json)
 }
 
 async fn topology(State(state): State<AppState>, caller: Caller, params: Params) -> Answer {
