@@ -43,6 +43,7 @@ mod paging;
 mod params;
 pub mod publish;
 mod query;
+pub mod rabbitmq;
 mod rca;
 mod resources;
 mod routes;

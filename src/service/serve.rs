@@ -51,6 +51,8 @@ pub struct ServeConfig {
     pub body_limit: usize,
     /// Mistral (the `[mistral]` table): where, how, how hard to retry.
     pub mistral: MistralConfig,
+    /// OpenStack notifications (the `[rabbitmq]` table).
+    pub rabbitmq: super::rabbitmq::RabbitConfig,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +66,7 @@ impl Default for ServeConfig {
             insecure: false,
             body_limit: super::DEFAULT_BODY_LIMIT,
             mistral: MistralConfig::default(),
+            rabbitmq: Default::default(),
         }
     }
 }
@@ -265,6 +268,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
     let history = Arc::new(StoreHistory(config.data_dir.clone()));
     let state = AppState::new(channels.view.clone(), history, http).with_writer(writer);
+    super::rabbitmq::spawn(&state, &config.rabbitmq);
     Ok(Running { state, evaluation })
 }
 
