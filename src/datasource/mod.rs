@@ -9,6 +9,7 @@
 //! Today: topology files (`causeway serve --topology`). The README lists which datasources are
 //! built.
 
+pub mod identity;
 pub mod openstack;
 pub mod topology_file;
 
