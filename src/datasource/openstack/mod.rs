@@ -22,6 +22,7 @@ mod nova;
 pub use envelope::Notification;
 pub use neighbours::{Neighbours, Slot};
 
+pub use super::identity::placeholder;
 use super::{Batch, Datasource, SourceName};
 use crate::runner::Change;
 use crate::scenario::Resource;
@@ -198,21 +199,6 @@ pub(crate) fn resource(
             kind: kind.to_owned(),
             name: name.map(str::to_owned),
             state: state.map(str::to_owned),
-            properties,
-        },
-    }
-}
-
-/// A resource this source mentions but does not own: ensured to exist, never overwritten.
-pub fn placeholder(kind: &str, id: &str) -> Change {
-    let mut properties = BTreeMap::new();
-    properties.insert("is_placeholder".to_owned(), Value::Bool(true));
-    Change::AddResource {
-        resource: Resource {
-            id: id.to_owned(),
-            kind: kind.to_owned(),
-            name: None,
-            state: None,
             properties,
         },
     }
