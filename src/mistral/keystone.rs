@@ -1,5 +1,6 @@
 //! Keystone v3 password authentication: a token, cached in memory and renewed before it expires
-//! (or at once after Mistral answers 401), and Mistral's URL from the token's catalog.
+//! (or at once after a service answers 401), and the service URLs of the token's catalog
+//! (Mistral's for the dispatcher; Nova's, Neutron's, ... for the OpenStack poller).
 
 use crate::store::Timestamp;
 use serde::Deserialize;
@@ -50,7 +51,7 @@ fn default_margin() -> u64 {
 struct Token {
     value: String,
     renew_at: Instant,
-    mistral_url: Option<String>,
+    catalog: Json,
 }
 
 /// The token cache.
@@ -69,13 +70,21 @@ impl Keystone {
     /// A valid token and the catalog's Mistral URL, asking Keystone for a new token when the
     /// cached one is due for renewal (or was dropped by [`Keystone::forget`]).
     pub async fn token(&self, http: &reqwest::Client) -> Result<(String, Option<String>), String> {
+        let (token, catalog) = self.session(http).await?;
+        let url = endpoint(&catalog, "workflowv2", &self.config.interface, None);
+        Ok((token, url))
+    }
+
+    /// A valid token and the token's catalog (`token.catalog`), renewed as [`Keystone::token`]
+    /// does; [`endpoint`] finds a service's URL in it.
+    pub async fn session(&self, http: &reqwest::Client) -> Result<(String, Json), String> {
         let mut cached = self.token.lock().await;
         if let Some(t) = cached.as_ref().filter(|t| Instant::now() < t.renew_at) {
-            return Ok((t.value.clone(), t.mistral_url.clone()));
+            return Ok((t.value.clone(), t.catalog.clone()));
         }
         let fresh = self.issue(http).await?;
         tracing::info!(user = %self.config.username, "keystone: token issued");
-        let out = (fresh.value.clone(), fresh.mistral_url.clone());
+        let out = (fresh.value.clone(), fresh.catalog.clone());
         *cached = Some(fresh);
         Ok(out)
     }
@@ -125,15 +134,21 @@ impl Keystone {
             });
         let renew_at = Instant::now()
             + lifetime.saturating_sub(Duration::from_secs(c.renew_before_s)).max(lifetime / 2);
-        Ok(Token { value, renew_at, mistral_url: catalog_url(token, &c.interface) })
+        Ok(Token { value, renew_at, catalog: token["catalog"].clone() })
     }
 }
 
-/// The `workflowv2` endpoint of `interface` in a token's catalog.
-fn catalog_url(token: &Json, interface: &str) -> Option<String> {
-    let services = token["catalog"].as_array()?;
-    let service = services.iter().find(|s| s["type"] == "workflowv2")?;
-    let endpoints = service["endpoints"].as_array()?;
-    let endpoint = endpoints.iter().find(|e| e["interface"] == interface)?;
-    endpoint["url"].as_str().map(str::to_string)
+/// The URL of the first service of type `service_type` with an endpoint of `interface` (in
+/// `region`, when given) in a token's catalog.
+pub fn endpoint(
+    catalog: &Json,
+    service_type: &str,
+    interface: &str,
+    region: Option<&str>,
+) -> Option<String> {
+    let in_region = |e: &Json| region.is_none_or(|r| e["region_id"] == r || e["region"] == r);
+    let services = catalog.as_array()?.iter().filter(|s| s["type"] == service_type);
+    let endpoints = services.filter_map(|s| s["endpoints"].as_array()).flatten();
+    let mut found = endpoints.filter(|e| e["interface"] == interface && in_region(e));
+    found.next()?["url"].as_str().map(str::to_string)
 }

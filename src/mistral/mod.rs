@@ -16,7 +16,7 @@ mod keystone;
 
 pub use client::{Client, Execution, Fault, classify};
 pub use dispatch::{Backoff, Durable, Event, Hook, OutboxUpdate, Sink, dispatch};
-pub use keystone::{Keystone, KeystoneConfig};
+pub use keystone::{Keystone, KeystoneConfig, endpoint};
 
 use serde::Deserialize;
 use std::time::Duration;

@@ -15,6 +15,7 @@
 mod cinder;
 pub mod envelope;
 mod heat;
+pub mod inventory;
 mod neighbours;
 mod neutron;
 mod nova;
