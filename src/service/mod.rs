@@ -39,6 +39,7 @@ mod layers;
 pub mod metrics;
 mod misc;
 mod node_link;
+pub mod openstack_poll;
 mod paging;
 mod params;
 pub mod publish;

@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub mistral: MistralConfig,
     /// OpenStack notifications (the `[rabbitmq]` table).
     pub rabbitmq: super::rabbitmq::RabbitConfig,
+    /// OpenStack API polling (the `[openstack]` table).
+    pub openstack: Option<super::openstack_poll::OpenStackConfig>,
 }
 
 impl Default for ServeConfig {
@@ -67,6 +69,7 @@ impl Default for ServeConfig {
             body_limit: super::DEFAULT_BODY_LIMIT,
             mistral: MistralConfig::default(),
             rabbitmq: Default::default(),
+            openstack: None,
         }
     }
 }
@@ -269,6 +272,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
     let history = Arc::new(StoreHistory(config.data_dir.clone()));
     let state = AppState::new(channels.view.clone(), history, http).with_writer(writer);
     super::rabbitmq::spawn(&state, &config.rabbitmq);
+    super::openstack_poll::spawn(&state, config.openstack.as_ref());
     Ok(Running { state, evaluation })
 }
 
