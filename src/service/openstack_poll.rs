@@ -231,3 +231,27 @@ fn next_link(page: &Value, collection: &str) -> Option<String> {
     let next = links.as_array()?.iter().find(|l| l["rel"] == "next")?;
     next["href"].as_str().map(str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_openstack_table_needs_credentials_and_defaults_the_rest() {
+        let text = "auth_url = \"http://k:5000/v3\"\nusername = \"admin\"\npassword = \"p\"\nproject_name = \"admin\"\n";
+        let config: OpenStackConfig = toml::from_str(text).unwrap();
+        assert_eq!((config.user_domain_name.as_str(), config.poll_interval_s), ("Default", 600));
+        assert_eq!((config.interface.as_str(), config.region_name), ("public", None));
+        let missing = toml::from_str::<OpenStackConfig>("auth_url = \"http://k\"").unwrap_err();
+        assert!(missing.to_string().contains("missing field `username`"), "{missing}");
+    }
+
+    #[test]
+    fn a_next_link_is_read_from_the_collections_links() {
+        let page = serde_json::json!({"servers": [], "servers_links": [
+            {"rel": "next", "href": "http://nova/v2.1/servers/detail?marker=vm-2"}]});
+        let next = next_link(&page, "servers");
+        assert_eq!(next.as_deref(), Some("http://nova/v2.1/servers/detail?marker=vm-2"));
+        assert_eq!(next_link(&serde_json::json!({"servers": []}), "servers"), None);
+    }
+}

@@ -191,3 +191,18 @@ fn seed(view: &View) -> Neighbours {
     }
     memory
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rabbitmq_table_defaults_to_vitrages_queue_and_exchanges() {
+        let config: RabbitConfig = toml::from_str("url = \"amqp://u:p@h:5672/%2f\"").unwrap();
+        assert_eq!(config.queue, "vitrage_notifications.info");
+        assert_eq!(config.exchanges, ["nova", "neutron", "cinder", "heat"]);
+        assert!(!config.durable);
+        let wrong = toml::from_str::<RabbitConfig>("urls = \"amqp://h\"").unwrap_err();
+        assert!(wrong.to_string().contains("unknown field `urls`"), "{wrong}");
+    }
+}
