@@ -94,6 +94,7 @@ async fn api(State(cloud): State<Shared>, headers: HeaderMap, uri: Uri) -> Respo
     }
     let volumes_path = format!("/volume/v3/{PROJECT}/volumes/detail");
     let stacks_path = format!("/heat/v1/{PROJECT}/stacks");
+    let resources_path = format!("/heat/v1/{PROJECT}/stacks/app/stack-1/resources");
     let body = match uri.path() {
         "/compute/v2.1/os-services" => json!({"services": [
             {"id": 1, "binary": "nova-compute", "host": "compute-1", "zone": "nova", "status": "enabled",
@@ -127,6 +128,10 @@ async fn api(State(cloud): State<Shared>, headers: HeaderMap, uri: Uri) -> Respo
         p if p == stacks_path => json!({"stacks": [{"id": "stack-1", "stack_name": "app",
             "stack_status": "CREATE_COMPLETE", "project": PROJECT, "creation_time": "2026-12-01T10:00:00Z",
             "links": [{"href": "http://heat/stacks/app/stack-1", "rel": "self"}]}]}),
+        p if p == resources_path => json!({"resources": [{"resource_name": "server_1",
+            "logical_resource_id": "server_1", "physical_resource_id": "vm-3",
+            "resource_type": "OS::Nova::Server", "resource_status": "CREATE_COMPLETE",
+            "links": [], "required_by": []}]}),
         _ => return (StatusCode::NOT_FOUND, "{}").into_response(),
     };
     ([("content-type", "application/json")], body.to_string()).into_response()
@@ -237,6 +242,7 @@ async fn polling_builds_the_topology_and_resyncs_only_the_difference() {
         "net-1 -contains-> port-1",
         "port-1 -attached-> vm-1",
         "vol-1 -attached-> vm-1",
+        "stack-1 -comprised-> vm-3",
     ] {
         assert!(edges.iter().any(|e| e == edge), "{edge} in {edges:?}");
     }

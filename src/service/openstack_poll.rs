@@ -170,9 +170,24 @@ impl Api {
             networks: keep(self.list("network", "/v2.0/networks", "networks").await),
             ports: keep(self.list("network", "/v2.0/ports", "ports").await),
             volumes: keep(self.list("volumev3", "/volumes/detail?all_tenants=1", "volumes").await),
-            stacks: keep(self.list("orchestration", "/stacks?global_tenant=true", "stacks").await),
+            stacks: keep(self.stacks().await),
         };
         (inventory, failures)
+    }
+
+    /// The stacks, each with its `resources`.
+    async fn stacks(&self) -> Result<Vec<Value>, ListError> {
+        let mut stacks = self.list("orchestration", "/stacks?global_tenant=true", "stacks").await?;
+        for stack in &mut stacks {
+            let (Some(name), Some(id)) = (stack["stack_name"].as_str(), stack["id"].as_str())
+            else {
+                continue;
+            };
+            let path = format!("/stacks/{name}/{id}/resources?nested_depth=10");
+            let resources = self.list("orchestration", &path, "resources").await?;
+            stack["resources"] = Value::Array(resources);
+        }
+        Ok(stacks)
     }
 
     /// All pages of `collection` at `path` of the service of type `service`.

@@ -8,6 +8,7 @@
 //! cloud's resync logs nothing. A listing that failed (a 503, a service not in the catalog)
 //! prunes nothing: its kinds keep what the graph has until a later poll lists them. Vertices
 //! another source only mentioned (placeholders) are filled in when listed, never removed.
+//! A stack `-comprised->` the servers, volumes, networks and ports among its resources.
 
 use super::{kind, label, placeholder, resource, text};
 use crate::runner::Change;
@@ -36,7 +37,8 @@ pub struct Inventory {
     pub ports: Option<Vec<Value>>,
     /// `GET /volumes/detail?all_tenants=1`: `volumes`.
     pub volumes: Option<Vec<Value>>,
-    /// `GET /stacks?global_tenant=true`: `stacks`.
+    /// `GET /stacks?global_tenant=true`: `stacks`, each with its `resources`
+    /// (`GET /stacks/{name}/{id}/resources?nested_depth=10`) added, as Vitrage's driver does.
     pub stacks: Option<Vec<Value>>,
 }
 
@@ -135,6 +137,7 @@ fn edge_owner(source: &str, relationship_type: &str, target: &str) -> Option<&'s
         (kind::NETWORK, label::CONTAINS, kind::PORT) => Some(kind::PORT),
         (kind::PORT, label::ATTACHED, kind::INSTANCE) => Some(kind::PORT),
         (kind::VOLUME, label::ATTACHED, kind::INSTANCE) => Some(kind::VOLUME),
+        (kind::STACK, label::COMPRISED, _) => Some(kind::STACK),
         _ => None,
     }
 }
@@ -328,6 +331,19 @@ impl Snapshot {
         let project = stack.get("project").or_else(|| stack.get("stack_owner"));
         let name = text(stack, "stack_name");
         self.add(resource(kind::STACK, id, name, status, &[("project_id", project)]));
+        let resources = stack.get("resources").and_then(Value::as_array).into_iter().flatten();
+        for r in resources.filter_map(Value::as_object) {
+            let kind = match text(r, "resource_type") {
+                Some("OS::Nova::Server") => kind::INSTANCE,
+                Some("OS::Cinder::Volume") => kind::VOLUME,
+                Some("OS::Neutron::Net") => kind::NETWORK,
+                Some("OS::Neutron::Port") => kind::PORT,
+                _ => continue,
+            };
+            if let Some(physical) = text(r, "physical_resource_id") {
+                self.link((kind::STACK, id), label::COMPRISED, (kind, physical));
+            }
+        }
     }
 }
 

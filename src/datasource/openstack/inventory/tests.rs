@@ -42,7 +42,11 @@ fn cloud() -> Inventory {
             "attachments": [{"server_id": "vm-1", "attachment_id": "a", "device": "/dev/vdb"}]})]),
         stacks: Some(vec![
             json!({"id": "stack-1", "stack_name": "app", "stack_status": "CREATE_COMPLETE",
-                   "project": "demo"}),
+                   "project": "demo", "resources": [
+                       {"resource_name": "server_1", "resource_type": "OS::Nova::Server",
+                        "physical_resource_id": "vm-1", "resource_status": "CREATE_COMPLETE"},
+                       {"resource_name": "sg", "resource_type": "OS::Neutron::SecurityGroup",
+                        "physical_resource_id": "sg-1", "resource_status": "CREATE_COMPLETE"}]}),
             json!({"id": "stack-0", "stack_name": "old", "stack_status": "DELETE_COMPLETE",
                    "project": "demo"}),
         ]),
@@ -121,6 +125,7 @@ fn a_snapshot_has_vitrage_types_ids_states_and_edges() {
             "nova -contains-> compute-1",
             "nova -contains-> compute-2",
             "port-1 -attached-> vm-1",
+            "stack-1 -comprised-> vm-1",
             "vol-1 -attached-> vm-1",
         ]
     );
