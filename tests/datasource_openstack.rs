@@ -1,7 +1,7 @@
 //! OpenStack API polling against a stand-in for Keystone, Nova, Neutron, Cinder and Heat that
 //! answers with the APIs' JSON shapes (their api-ref samples): the initial topology, paging,
 //! a resync that applies only the difference, a revoked token (401) that forces a new one, and
-//! a 503 that prunes nothing.
+//! a 503 that prunes nothing; and the service still stops with a poller and a consumer running.
 
 mod common;
 
@@ -10,6 +10,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use causeway::service::openstack_poll::OpenStackConfig;
+use causeway::service::rabbitmq::RabbitConfig;
 use causeway::service::serve::{self, Running, ServeConfig};
 use common::service::call;
 use serde_json::{Value, json};
@@ -224,6 +225,11 @@ async fn polling_builds_the_topology_and_resyncs_only_the_difference() {
             interface: "public".into(),
             poll_interval_s: 1,
         }),
+        // A broker that is never there: its consumer keeps reconnecting, as in production.
+        rabbitmq: RabbitConfig {
+            url: Some("amqp://guest:guest@127.0.0.1:1/%2f".into()),
+            ..RabbitConfig::default()
+        },
         ..ServeConfig::default()
     };
     let running = serve::open(&config).expect("service starts");
@@ -287,6 +293,13 @@ async fn polling_builds_the_topology_and_resyncs_only_the_difference() {
         node(&graph(&running).await.0, "vol-1").is_none().then_some(())
     })
     .await;
-    drop(running);
+
+    // The poller and the consumer hold the service weakly: once its state is gone, the
+    // evaluation task ends, as `causeway serve` needs on SIGTERM.
+    let Running { state, evaluation } = running;
+    drop(state);
+    let joined = tokio::task::spawn_blocking(move || evaluation.join());
+    let ended = tokio::time::timeout(Duration::from_secs(30), joined).await;
+    assert!(ended.is_ok(), "the evaluation task did not end");
     let _ = std::fs::remove_dir_all(&dir);
 }

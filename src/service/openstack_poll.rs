@@ -10,6 +10,7 @@
 //! kinds.
 
 use super::AppState;
+use super::rabbitmq::Held;
 use super::sources::submit_batch;
 use crate::datasource::Batch;
 use crate::datasource::openstack::inventory::{self, Inventory, Present, Snapshot};
@@ -65,15 +66,20 @@ fn default_interval() -> u64 {
 /// Starts the poller when `[openstack]` is configured.
 pub fn spawn(state: &AppState, config: Option<&OpenStackConfig>) {
     if let Some(config) = config {
-        tokio::spawn(run(state.clone(), config.clone()));
+        tokio::spawn(run(Held::new(state), config.clone()));
     }
 }
 
-async fn run(state: AppState, config: OpenStackConfig) {
+async fn run(held: Held, config: OpenStackConfig) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let http = match reqwest::Client::builder().timeout(Duration::from_secs(60)).build() {
         Ok(http) => http,
-        Err(e) => return state.writer.metrics.datasources.failed(SOURCE, e),
+        Err(e) => {
+            if let Some(state) = held.state() {
+                state.writer.metrics.datasources.failed(SOURCE, e);
+            }
+            return;
+        }
     };
     let keystone = Keystone::new(KeystoneConfig {
         auth_url: config.auth_url.clone(),
@@ -88,20 +94,20 @@ async fn run(state: AppState, config: OpenStackConfig) {
     let api = Api { http, keystone, config };
     let interval = Duration::from_secs(api.config.poll_interval_s.max(1));
     // The first resync compares with the loaded graph, not with the empty placeholder view.
-    let _ = state.view.clone().wait_for(|v| v.generation >= 1).await;
+    let mut views = held.view_channel();
+    let _ = views.wait_for(|v| v.generation >= 1).await;
     loop {
-        poll(&state, &api).await;
-        if state.writer.commands.is_closed() {
-            return;
-        }
+        let (inventory, failures) = api.inventory().await;
+        let Some(state) = held.state() else { return };
+        poll(&state, inventory, failures).await;
+        drop(state);
         tokio::time::sleep(interval).await;
     }
 }
 
-/// One poll: list, diff against the graph, submit.
-async fn poll(state: &AppState, api: &Api) {
+/// One poll's listings: diffed against the graph, submitted.
+async fn poll(state: &AppState, inventory: Inventory, failures: Vec<String>) {
     let health = &state.writer.metrics.datasources;
-    let (inventory, failures) = api.inventory().await;
     for failure in &failures {
         health.failed(SOURCE, failure);
     }
@@ -110,7 +116,7 @@ async fn poll(state: &AppState, api: &Api) {
     }
     let snapshot = Snapshot::of(&inventory);
     let present = {
-        let view = state.view.borrow();
+        let view = state.current_view();
         let vertices: Vec<&Map<String, Value>> = view.vertices.iter().map(|v| &v.props).collect();
         let edges = view.edges.iter().map(|e| (e.source, e.relationship_type.as_str(), e.target));
         Present::of_graph(&vertices, edges)

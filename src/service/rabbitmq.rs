@@ -17,9 +17,9 @@
 //! cannot take a batch, the consumer reconnects with a doubling backoff; unacked messages
 //! are redelivered on the new channel.
 
-use super::AppState;
 use super::sources::submit_batch;
 use super::view::View;
+use super::{AppState, Writer};
 use crate::datasource::Datasource;
 use crate::datasource::openstack::{Neighbours, Notifications, SOURCE, Slot};
 use futures_lite::StreamExt;
@@ -30,6 +30,7 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde::Deserialize;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// The `[rabbitmq]` table.
@@ -63,26 +64,57 @@ const PREFETCH: u16 = 64;
 /// The first and the longest wait before reconnecting.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(10));
 
-/// Starts the consumer when a broker is configured.
-pub fn spawn(state: &AppState, config: &RabbitConfig) {
-    if let Some(url) = config.url.clone() {
-        tokio::spawn(run(state.clone(), config.clone(), url));
+/// The service's state as a background task holds it: the writer weakly, because the
+/// evaluation task ends when the last strong copy is gone, and a consumer or poller must not
+/// keep it running after the service stops.
+#[derive(Clone)]
+pub(super) struct Held {
+    base: AppState,
+    writer: Weak<Writer>,
+}
+
+impl Held {
+    pub(super) fn new(state: &AppState) -> Held {
+        let base = AppState { writer: Arc::new(Writer::detached()), ..state.clone() };
+        Held { base, writer: Arc::downgrade(&state.writer) }
+    }
+
+    /// The state, while the service runs; hold it only as long as one step needs it.
+    pub(super) fn state(&self) -> Option<AppState> {
+        let writer = self.writer.upgrade()?;
+        Some(AppState { writer, ..self.base.clone() })
+    }
+
+    /// The published view, which needs no writer.
+    pub(super) fn view(&self) -> Arc<View> {
+        self.base.current_view()
+    }
+
+    /// The channel the views are published on.
+    pub(super) fn view_channel(&self) -> tokio::sync::watch::Receiver<Arc<View>> {
+        self.base.view.clone()
     }
 }
 
-async fn run(state: AppState, config: RabbitConfig, url: String) {
+/// Starts the consumer when a broker is configured.
+pub fn spawn(state: &AppState, config: &RabbitConfig) {
+    if let Some(url) = config.url.clone() {
+        tokio::spawn(run(Held::new(state), config.clone(), url));
+    }
+}
+
+async fn run(held: Held, config: RabbitConfig, url: String) {
     let mut translator = Notifications::default();
     let mut wait = BACKOFF.0;
     loop {
-        let outcome = consume(&state, &config, &url, &mut translator, &mut wait).await;
+        let outcome = consume(&held, &config, &url, &mut translator, &mut wait).await;
+        let Some(state) = held.state() else { return };
         let why = match outcome {
             Ok(()) => "the broker closed the consumer".to_string(),
             Err(e) => e.to_string(),
         };
-        if state.writer.commands.is_closed() {
-            return;
-        }
         state.writer.metrics.datasources.failed(SOURCE, format!("rabbitmq: {why}"));
+        drop(state);
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(BACKOFF.1);
     }
@@ -98,7 +130,7 @@ enum ConsumeError {
 }
 
 async fn consume(
-    state: &AppState,
+    held: &Held,
     config: &RabbitConfig,
     url: &str,
     translator: &mut Notifications,
@@ -107,7 +139,7 @@ async fn consume(
     let connection = Connection::connect(url, ConnectionProperties::default()).await?;
     let channel = connection.create_channel().await?;
     declare(&channel, config).await?;
-    translator.neighbours = seed(&state.view.borrow());
+    translator.neighbours = seed(&held.view());
     let options = BasicConsumeOptions::default();
     let mut consumer = channel
         .basic_consume(
@@ -121,7 +153,10 @@ async fn consume(
     *wait = BACKOFF.0;
     while let Some(delivery) = consumer.next().await {
         let delivery = delivery?;
-        handle(state, translator, delivery.data.clone()).await?;
+        // The service stopped: leave the message unacked, for the next consumer.
+        let Some(state) = held.state() else { return Ok(()) };
+        handle(&state, translator, delivery.data.clone()).await?;
+        drop(state);
         delivery.ack(BasicAckOptions::default()).await?;
     }
     Ok(())
