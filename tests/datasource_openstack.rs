@@ -298,8 +298,13 @@ async fn polling_builds_the_topology_and_resyncs_only_the_difference() {
     // evaluation task ends, as `causeway serve` needs on SIGTERM.
     let Running { state, evaluation } = running;
     drop(state);
-    let joined = tokio::task::spawn_blocking(move || evaluation.join());
-    let ended = tokio::time::timeout(Duration::from_secs(30), joined).await;
-    assert!(ended.is_ok(), "the evaluation task did not end");
+    // Joined on a thread of its own, so that a task that never ends fails the test rather than
+    // hanging the runtime's shutdown.
+    let (ended, end) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = evaluation.join();
+        let _ = ended.send(());
+    });
+    assert!(end.recv_timeout(Duration::from_secs(30)).is_ok(), "the evaluation task did not end");
     let _ = std::fs::remove_dir_all(&dir);
 }
