@@ -9,6 +9,7 @@
 //! Today: topology files (`causeway serve --topology`). The README lists which datasources are
 //! built.
 
+pub mod identity;
 pub mod topology_file;
 
 use crate::runner::Change;

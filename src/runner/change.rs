@@ -11,6 +11,17 @@ pub fn is_reserved_property(key: &str) -> bool {
     matches!(key, "id" | "type" | "name" | "state" | "category") || key.starts_with("vitrage_")
 }
 
+/// The property of an `add_resource` that makes it a placeholder: a vertex of that type and id
+/// that some source mentioned and its owner has not reported yet. It sets the vertex's
+/// `vitrage_is_placeholder` flag (an `update_resource` with `false` clears it) and is never a
+/// property of its own.
+pub const PLACEHOLDER: &str = "is_placeholder";
+
+/// Whether `resource` is a placeholder.
+pub fn is_placeholder(resource: &crate::scenario::Resource) -> bool {
+    resource.properties.get(PLACEHOLDER) == Some(&Json::Bool(true))
+}
+
 /// What exists, as far as checking a list of changes needs: live resource ids, live edges and
 /// raised alarms, before the list and as each change of it would leave them.
 pub(super) struct Overlay<'a> {

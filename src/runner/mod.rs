@@ -19,7 +19,7 @@ mod replay;
 mod result;
 mod why_not;
 
-pub use change::{Change, is_reserved_property};
+pub use change::{Change, PLACEHOLDER, is_placeholder, is_reserved_property};
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
 pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
@@ -217,7 +217,7 @@ impl Runner {
             category: Category::Resource,
             vitrage_type,
             entity_id,
-            is_placeholder: false,
+            is_placeholder: change::is_placeholder(r),
             props: Props::from_pairs(props),
         })?;
         refresh_vertex(&mut self.graph, &self.tables, v)?;
@@ -334,6 +334,13 @@ impl Runner {
             props.push((names::STATE, self.graph.str_value(s)?));
         }
         for (k, v) in properties {
+            if k == change::PLACEHOLDER {
+                // The vertex's own flag: only an update sets it (an add reads it itself).
+                if let (None, Json::Bool(b)) = (id, v) {
+                    props.push((names::VITRAGE_IS_PLACEHOLDER, Value::Bool(*b)));
+                }
+                continue;
+            }
             if is_reserved_property(k) {
                 return Err(bad(&format!("properties.{k}"), "reserved property name"));
             }

@@ -11,7 +11,7 @@
 //! `{"seq": N, "duplicate": true}` and nothing is applied twice.
 
 use super::AppState;
-use super::core::{Ack, Command, CoreError};
+use super::core::{Ack, Admission, Command, CoreError};
 use super::error::ApiError;
 use super::params::Params;
 use crate::runner::Change;
@@ -42,7 +42,7 @@ async fn push(
     let request_id = params.string("request_id")?.map(str::to_string).or_else(|| {
         headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string)
     });
-    let ack = submit(&state, "push", request_id, changes).await?;
+    let ack = submit(&state, "push", request_id, changes, Admission::Strict).await?;
     Ok(Json(json!({"seq": ack.seq.0, "duplicate": ack.duplicate})))
 }
 
@@ -52,9 +52,11 @@ pub async fn submit(
     source: &str,
     request_id: Option<String>,
     changes: Vec<Change>,
+    admission: Admission,
 ) -> Result<Ack, ApiError> {
     let (reply, answer) = oneshot::channel();
-    let command = Command::Ingest { source: source.into(), request_id, changes, reply };
+    let source = source.into();
+    let command = Command::Ingest { source, request_id, changes, admission, reply };
     state.writer.commands.send(command).await.map_err(|_| unavailable())?;
     match answer.await {
         Ok(Ok(ack)) => Ok(ack),
@@ -124,7 +126,7 @@ async fn event(
             return Err(ApiError::bad_request(format!("Invalid status {other:?}: down or up")));
         }
     };
-    match submit(&state, "event", None, vec![change]).await {
+    match submit(&state, "event", None, vec![change], Admission::Strict).await {
         Ok(_) => Ok(Json(Value::Null)),
         // A host that is already up, or an up for an alarm never raised, changes nothing; a
         // store failure is still a failure, never a 2xx.
