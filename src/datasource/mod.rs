@@ -9,6 +9,8 @@
 //! Today: topology files (`causeway serve --topology`). The README lists which datasources are
 //! built.
 
+pub mod alertmanager;
+pub mod doctor;
 pub mod identity;
 pub mod topology_file;
 

@@ -29,6 +29,7 @@
 //! command sender).
 
 mod alarms;
+mod alertmanager;
 mod caller;
 pub mod core;
 mod error;
@@ -38,6 +39,7 @@ mod ingest;
 mod layers;
 pub mod metrics;
 mod misc;
+pub mod monitors;
 mod node_link;
 mod paging;
 mod params;
@@ -140,6 +142,8 @@ pub struct Writer {
     pub mistral: Option<Arc<crate::mistral::Client>>,
     /// The namespace of this data directory's execution ids.
     pub deployment: uuid::Uuid,
+    /// What the monitors' webhooks need (the Alertmanager mapping, the Zabbix hosts).
+    pub monitors: Arc<monitors::Monitors>,
 }
 
 impl Writer {
@@ -156,6 +160,7 @@ impl Writer {
             metrics: Arc::default(),
             mistral: None,
             deployment: crate::action::mistral::EXECUTION_NAMESPACE,
+            monitors: Arc::default(),
         }
     }
 }

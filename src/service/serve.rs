@@ -9,6 +9,7 @@
 
 use super::core::{Core, Initial};
 use super::history::{AlarmHistory, AlarmRecord};
+use super::monitors::{AlertmanagerConfig, Monitors, MonitorsError};
 use super::templates::NewTemplate;
 use super::webhooks::{self, Registry};
 use super::{AppState, ServiceConfig, Writer};
@@ -51,6 +52,8 @@ pub struct ServeConfig {
     pub body_limit: usize,
     /// Mistral (the `[mistral]` table): where, how, how hard to retry.
     pub mistral: MistralConfig,
+    /// Alertmanager's webhook (the `[alertmanager]` table): the mapping file.
+    pub alertmanager: AlertmanagerConfig,
 }
 
 impl Default for ServeConfig {
@@ -64,6 +67,7 @@ impl Default for ServeConfig {
             insecure: false,
             body_limit: super::DEFAULT_BODY_LIMIT,
             mistral: MistralConfig::default(),
+            alertmanager: AlertmanagerConfig::default(),
         }
     }
 }
@@ -94,6 +98,9 @@ pub enum ServeError {
     /// The Mistral client could not be built.
     #[error("mistral: {0}")]
     Mistral(String),
+    /// A monitor's file is invalid.
+    #[error(transparent)]
+    Monitors(#[from] MonitorsError),
     /// The listener failed.
     #[error("listen on {addr}: {source}")]
     Listen {
@@ -221,6 +228,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
     if !config.listen.ip().is_loopback() && config.auth_token.is_none() && !config.insecure {
         return Err(ServeError::Exposed(config.listen));
     }
+    let monitors = Arc::new(Monitors::load(&config.alertmanager)?);
     let store = Store::open(&config.data_dir)?;
     let initial = initial(config)?;
     let (core, channels) = Core::start(store, initial)?;
@@ -260,6 +268,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         metrics,
         mistral: client,
         deployment: channels.deployment,
+        monitors,
     };
     let http =
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
