@@ -12,6 +12,7 @@
 pub mod alertmanager;
 pub mod doctor;
 pub mod identity;
+pub mod static_dir;
 pub mod topology_file;
 
 use crate::runner::Change;

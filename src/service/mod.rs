@@ -50,6 +50,7 @@ mod resources;
 mod routes;
 pub mod serve;
 pub mod sources;
+pub mod static_dir;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]

@@ -10,6 +10,7 @@
 use super::core::{Core, Initial};
 use super::history::{AlarmHistory, AlarmRecord};
 use super::monitors::{AlertmanagerConfig, Monitors, MonitorsError};
+use super::static_dir::StaticConfig;
 use super::templates::NewTemplate;
 use super::webhooks::{self, Registry};
 use super::{AppState, ServiceConfig, Writer};
@@ -54,6 +55,9 @@ pub struct ServeConfig {
     pub mistral: MistralConfig,
     /// Alertmanager's webhook (the `[alertmanager]` table): the mapping file.
     pub alertmanager: AlertmanagerConfig,
+    /// The static topology directory (the `[static]` table).
+    #[serde(rename = "static")]
+    pub static_dir: StaticConfig,
 }
 
 impl Default for ServeConfig {
@@ -68,6 +72,7 @@ impl Default for ServeConfig {
             body_limit: super::DEFAULT_BODY_LIMIT,
             mistral: MistralConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
+            static_dir: StaticConfig::default(),
         }
     }
 }
@@ -274,6 +279,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
     let history = Arc::new(StoreHistory(config.data_dir.clone()));
     let state = AppState::new(channels.view.clone(), history, http).with_writer(writer);
+    super::static_dir::start(&state, &config.static_dir, &config.data_dir);
     Ok(Running { state, evaluation })
 }
 
