@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod identity;
 pub mod static_dir;
 pub mod topology_file;
+pub mod zabbix;
 
 use crate::runner::Change;
 use std::time::SystemTime;

@@ -139,7 +139,7 @@ impl<'a> Overlay<'a> {
 /// The property names an alarm's `properties` may not use: a resource's reserved names, and
 /// what the alarm vertex holds of its own.
 pub fn is_alarm_own_property(key: &str) -> bool {
-    is_reserved_property(key) || matches!(key, PLACEHOLDER | "severity" | "resource_id" | "rawtext")
+    is_reserved_property(key) || matches!(key, PLACEHOLDER | "severity" | "resource_id")
 }
 
 fn check_properties(properties: &BTreeMap<String, Json>) -> Result<(), (String, String)> {

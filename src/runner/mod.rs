@@ -295,7 +295,7 @@ impl Runner {
             refresh_vertex(&mut self.graph, &self.tables, v)?;
             return Ok(());
         }
-        if a.kind == crate::scenario::AlarmType::Zabbix {
+        if a.kind == crate::scenario::AlarmType::Zabbix && !a.properties.contains_key("rawtext") {
             // Vitrage's zabbix driver keeps the trigger text in `rawtext` too.
             extra.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
         }

@@ -32,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/causeway/changes", post(push))
         .route("/v1/event", post(event))
         .route("/v1/causeway/alertmanager", post(alertmanager::webhook))
+        .route("/v1/causeway/zabbix", post(super::zabbix::webhook))
 }
 
 async fn push(

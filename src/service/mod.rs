@@ -59,6 +59,7 @@ mod timestamp;
 mod topology;
 mod view;
 mod webhooks;
+mod zabbix;
 
 pub use caller::Caller;
 pub use error::ApiError;

@@ -3,6 +3,7 @@
 //! never reads a file and a bad file stops the start instead of every delivery.
 
 use crate::datasource::alertmanager::{Mapping, MappingError};
+use crate::datasource::zabbix::{Hosts, ZabbixError, parse_hosts};
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -15,11 +16,22 @@ pub struct AlertmanagerConfig {
     pub mapping_file: Option<PathBuf>,
 }
 
+/// The `[zabbix]` table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ZabbixConfig {
+    /// Vitrage's `zabbix_conf.yaml` (`zabbix: [{zabbix_host, type, name}]`). A host it does
+    /// not list is the `nova.host` of the same name.
+    pub config_file: Option<PathBuf>,
+}
+
 /// The monitors' settings, loaded.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Monitors {
     /// How alerts name resources.
     pub alertmanager: Mapping,
+    /// Which resource each Zabbix host is.
+    pub zabbix: Hosts,
 }
 
 /// Why the monitors' files cannot be loaded.
@@ -36,19 +48,30 @@ pub enum MonitorsError {
     /// The mapping file is invalid.
     #[error(transparent)]
     Mapping(#[from] MappingError),
+    /// The Zabbix host file is invalid.
+    #[error(transparent)]
+    Zabbix(#[from] ZabbixError),
 }
 
 impl Monitors {
-    /// Reads the files `alertmanager` names.
-    pub fn load(alertmanager: &AlertmanagerConfig) -> Result<Monitors, MonitorsError> {
+    /// Reads the files the tables name.
+    pub fn load(
+        alertmanager: &AlertmanagerConfig,
+        zabbix: &ZabbixConfig,
+    ) -> Result<Monitors, MonitorsError> {
         let mapping = match &alertmanager.mapping_file {
             None => Mapping::default(),
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| MonitorsError::Read { path: path.clone(), source })?;
-                Mapping::parse(&path.display().to_string(), &text)?
-            }
+            Some(path) => Mapping::parse(&path.display().to_string(), &read(path)?)?,
         };
-        Ok(Monitors { alertmanager: mapping })
+        let hosts = match &zabbix.config_file {
+            None => Hosts::new(),
+            Some(path) => parse_hosts(&path.display().to_string(), &read(path)?)?,
+        };
+        Ok(Monitors { alertmanager: mapping, zabbix: hosts })
     }
+}
+
+fn read(path: &std::path::Path) -> Result<String, MonitorsError> {
+    std::fs::read_to_string(path)
+        .map_err(|source| MonitorsError::Read { path: path.into(), source })
 }

@@ -9,7 +9,7 @@
 
 use super::core::{Core, Initial};
 use super::history::{AlarmHistory, AlarmRecord};
-use super::monitors::{AlertmanagerConfig, Monitors, MonitorsError};
+use super::monitors::{AlertmanagerConfig, Monitors, MonitorsError, ZabbixConfig};
 use super::static_dir::StaticConfig;
 use super::templates::NewTemplate;
 use super::webhooks::{self, Registry};
@@ -55,6 +55,8 @@ pub struct ServeConfig {
     pub mistral: MistralConfig,
     /// Alertmanager's webhook (the `[alertmanager]` table): the mapping file.
     pub alertmanager: AlertmanagerConfig,
+    /// Zabbix's webhook (the `[zabbix]` table): the host file.
+    pub zabbix: ZabbixConfig,
     /// The static topology directory (the `[static]` table).
     #[serde(rename = "static")]
     pub static_dir: StaticConfig,
@@ -73,6 +75,7 @@ impl Default for ServeConfig {
             mistral: MistralConfig::default(),
             alertmanager: AlertmanagerConfig::default(),
             static_dir: StaticConfig::default(),
+            zabbix: ZabbixConfig::default(),
         }
     }
 }
@@ -233,7 +236,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
     if !config.listen.ip().is_loopback() && config.auth_token.is_none() && !config.insecure {
         return Err(ServeError::Exposed(config.listen));
     }
-    let monitors = Arc::new(Monitors::load(&config.alertmanager)?);
+    let monitors = Arc::new(Monitors::load(&config.alertmanager, &config.zabbix)?);
     let store = Store::open(&config.data_dir)?;
     let initial = initial(config)?;
     let (core, channels) = Core::start(store, initial)?;
