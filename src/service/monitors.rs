@@ -75,3 +75,23 @@ fn read(path: &std::path::Path) -> Result<String, MonitorsError> {
     std::fs::read_to_string(path)
         .map_err(|source| MonitorsError::Read { path: path.into(), source })
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::service::serve::ServeConfig;
+
+    #[test]
+    fn the_readme_tables_configure_the_monitors_and_the_static_directory() {
+        let text = "[alertmanager]\nmapping_file = \"/etc/causeway/prometheus_conf.yaml\"\n\
+                    [zabbix]\nconfig_file = \"/etc/causeway/zabbix_conf.yaml\"\n\
+                    [static]\ndirectory = \"/etc/causeway/static_datasources\"\nchanges_interval = 10\n";
+        let config: ServeConfig = toml::from_str(text).expect("valid");
+        let path = |p: &str| Some(std::path::PathBuf::from(p));
+        assert_eq!(config.alertmanager.mapping_file, path("/etc/causeway/prometheus_conf.yaml"));
+        assert_eq!(config.zabbix.config_file, path("/etc/causeway/zabbix_conf.yaml"));
+        assert_eq!(config.static_dir.directory, path("/etc/causeway/static_datasources"));
+        assert_eq!(config.static_dir.changes_interval, 10);
+        let typo = toml::from_str::<ServeConfig>("[static]\ndirectroy = \"x\"\n");
+        assert!(typo.is_err(), "unknown keys are refused");
+    }
+}
