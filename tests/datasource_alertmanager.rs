@@ -2,7 +2,9 @@
 //!
 //! Two Alertmanagers, as an HA pair whose members do not gossip (so both notify), get the
 //! same alert posted to their `/api/v2/alerts`; one delivers to `POST /v1/event` (Vitrage's
-//! path, told apart by its `User-Agent`), the other to `POST /v1/causeway/alertmanager`. The
+//! path, told apart by its `User-Agent`), the other to `POST /v1/causeway/alertmanager`
+//! through a proxy that loses causeway's first answer and says 503 instead, so that member
+//! retries a delivery causeway has already stored. The
 //! mapping file puts the alert on `compute-1` of the demo cloud, and the shipped NIC failure
 //! template, made to take Prometheus' alarm, fires from it: the host alarm and the instance
 //! alarms appear. Resolving the alert clears all of it. Each alert changes the graph once
@@ -207,7 +209,8 @@ fn alerts_from_a_real_alertmanager_pair_fire_the_nic_use_case_once_and_resolving
     runtime.spawn(async move { axum::serve(listener, service).await });
 
     let vitrage_path = format!("http://{causeway}/v1/event");
-    let own_path = format!("http://{causeway}/v1/causeway/alertmanager");
+    let lossy = lossy_proxy(causeway);
+    let own_path = format!("http://{lossy}/v1/causeway/alertmanager");
     let a = alertmanager(&bin, &dir.join("am-a"), &vitrage_path);
     let b = alertmanager(&bin, &dir.join("am-b"), &own_path);
     assert!(alarms(causeway).is_empty(), "the demo cloud starts quiet");
@@ -223,8 +226,14 @@ fn alerts_from_a_real_alertmanager_pair_fire_the_nic_use_case_once_and_resolving
     assert!(fired.contains(&(NIC_ALERT.into(), "compute-1".into())), "{fired:?}");
     assert!(fired.contains(&("instance unreachable".into(), "web-1".into())), "{fired:?}");
     delivered(&[&a, &b], 1.0);
+    let failed = "alertmanager_notification_requests_failed_total{integration=\"webhook\"}";
+    assert!(metric(b.addr, failed) >= 1.0, "the member behind the proxy retried");
     let events = "causeway_events_total{source=\"alertmanager\"}";
-    assert_eq!(metric(causeway, events), 1.0, "one raise, whichever member came second");
+    assert_eq!(
+        metric(causeway, events),
+        1.0,
+        "one raise: the other member and the retry changed nothing"
+    );
 
     let end = "2026-01-01T00:10:00Z";
     for am in [&a, &b] {
@@ -253,6 +262,50 @@ fn alerts_from_a_real_alertmanager_pair_fire_the_nic_use_case_once_and_resolving
     drop(running);
     runtime.shutdown_timeout(Duration::from_secs(5));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A proxy to causeway that forwards every request but answers the first with a 503, as if
+/// causeway's answer had been lost after the batch was stored.
+fn lossy_proxy(causeway: SocketAddr) -> SocketAddr {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a proxy port");
+    let addr = listener.local_addr().expect("address");
+    std::thread::spawn(move || {
+        for (n, stream) in listener.incoming().flatten().enumerate() {
+            let mut reader = BufReader::new(match stream.try_clone() {
+                Ok(s) => s,
+                Err(_) => continue,
+            });
+            let (mut path, mut length) = (String::new(), 0usize);
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|read| read > 0) && line != "\r\n" {
+                if path.is_empty() {
+                    path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+                line.clear();
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                continue;
+            }
+            let forwarded = Conn::connect(causeway, Duration::from_secs(10))
+                .and_then(|mut c| c.post(&path, &body));
+            let (status, answer) = match forwarded {
+                Ok(r) if n > 0 => (r.status, r.body),
+                _ => (503, Vec::new()),
+            };
+            let head = format!(
+                "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                answer.len()
+            );
+            let mut out = stream;
+            let _ = out.write_all(head.as_bytes()).and_then(|()| out.write_all(&answer));
+        }
+    });
+    addr
 }
 
 /// The fingerprint Alertmanager gave the alert, from causeway's alarm history.
