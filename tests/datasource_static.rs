@@ -75,11 +75,16 @@ impl Service {
         Graph { resources, edges, status: self.get("/v1/status") }
     }
 
+    /// Stops as `causeway serve` stops: the handlers' state goes, and the evaluation task must
+    /// end although the watcher still runs.
     fn stop(mut self) {
         let running = self.running.take().expect("running");
-        self.runtime.shutdown_timeout(Duration::from_secs(5));
         drop(running.state);
-        let _ = running.evaluation.join();
+        let (done, ended) = std::sync::mpsc::channel();
+        std::thread::spawn(move || done.send(running.evaluation.join().is_ok()));
+        let joined = ended.recv_timeout(Duration::from_secs(60));
+        assert_eq!(joined, Ok(true), "the evaluation task ended with the watcher running");
+        self.runtime.shutdown_timeout(Duration::from_secs(5));
     }
 }
 

@@ -16,6 +16,7 @@ use crate::datasource::static_dir::{Loaded, Scan, StaticDir};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 /// The `[static]` table.
@@ -45,34 +46,47 @@ pub fn start(state: &AppState, config: &StaticConfig, data_dir: &Path) {
     let every = Duration::from_secs(config.changes_interval.max(1));
     let saved = data_dir.join(LOADED_FILE);
     let loaded = read_loaded(&saved);
-    tokio::spawn(watch(state.clone(), directory, every, StaticDir::new(loaded), saved));
+    let writer = Arc::downgrade(&state.writer);
+    let base = AppState { writer: Arc::new(super::Writer::detached()), ..state.clone() };
+    let watcher = Watcher { base, writer, directory, every, saved };
+    tokio::spawn(watcher.run(StaticDir::new(loaded)));
+}
+
+/// The watcher's settings. It holds the writer weakly: the evaluation task ends when the last
+/// handler's state is gone, and a watcher must not keep it running after the service stops.
+struct Watcher {
+    base: AppState,
+    writer: Weak<super::Writer>,
+    directory: PathBuf,
+    every: Duration,
+    saved: PathBuf,
 }
 
 /// Each file's path, modification time and length: what tells that something changed.
 type Stamp = BTreeMap<PathBuf, (Option<SystemTime>, u64)>;
 
-async fn watch(
-    state: AppState,
-    directory: PathBuf,
-    every: Duration,
-    mut source: StaticDir,
-    saved: PathBuf,
-) {
-    let (mut full, mut last): (bool, Option<Stamp>) = (true, None);
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tick.tick().await;
-        let dir = directory.clone();
-        let Ok(stamp) = tokio::task::spawn_blocking(move || stamp(&dir)).await else { continue };
-        if !full && last.as_ref() == Some(&stamp) {
-            continue;
+impl Watcher {
+    async fn run(self, mut source: StaticDir) {
+        let (mut full, mut last): (bool, Option<Stamp>) = (true, None);
+        let mut tick = tokio::time::interval(self.every);
+        loop {
+            tick.tick().await;
+            let dir = self.directory.clone();
+            let Ok(stamp) = tokio::task::spawn_blocking(move || stamp(&dir)).await else {
+                continue;
+            };
+            if !full && last.as_ref() == Some(&stamp) {
+                continue;
+            }
+            let files = stamp.clone();
+            let Ok(files) = tokio::task::spawn_blocking(move || read_all(&files)).await else {
+                continue;
+            };
+            let Some(writer) = self.writer.upgrade() else { return };
+            let state = AppState { writer, ..self.base.clone() };
+            full = !scan(&state, &mut source, Scan { files, full }, &self.saved).await;
+            last = Some(stamp);
         }
-        let files = stamp.clone();
-        let Ok(files) = tokio::task::spawn_blocking(move || read_all(&files)).await else {
-            continue;
-        };
-        full = !scan(&state, &mut source, Scan { files, full }, &saved).await;
-        last = Some(stamp);
     }
 }
 
