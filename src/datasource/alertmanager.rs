@@ -120,6 +120,9 @@ pub struct Notification {
     pub version: String,
     /// The alerts of the group.
     pub alerts: Vec<Alert>,
+    /// How many alerts `max_alerts` left out (their alarms wait for a later notification).
+    #[serde(default, rename = "truncatedAlerts")]
+    pub truncated_alerts: u64,
 }
 
 /// One alert of a notification.

@@ -46,6 +46,10 @@ pub async fn deliver(state: &AppState, body: Value) -> Result<Json<Value>, ApiEr
     let notification: Notification = serde_json::from_value(body)
         .map_err(|e| refuse(format!("Invalid Alertmanager notification: {e}")))?;
     Alertmanager::check(&notification).map_err(|e| refuse(e.to_string()))?;
+    if notification.truncated_alerts > 0 {
+        let left_out = notification.truncated_alerts;
+        tracing::warn!(left_out, "Alertmanager truncated the notification (max_alerts)");
+    }
     let view = state.current_view();
     let routed = route(&view, &state.writer.monitors.alertmanager, notification.alerts);
     let batches = source.translate(routed).map_err(|e| refuse(e.to_string()))?;
