@@ -11,6 +11,17 @@ pub fn is_reserved_property(key: &str) -> bool {
     matches!(key, "id" | "type" | "name" | "state" | "category") || key.starts_with("vitrage_")
 }
 
+/// The property of an `add_resource` that makes it a placeholder: a vertex of that type and id
+/// that some source mentioned and its owner has not reported yet. It sets the vertex's
+/// `vitrage_is_placeholder` flag (an `update_resource` with `false` clears it) and is never a
+/// property of its own.
+pub const PLACEHOLDER: &str = "is_placeholder";
+
+/// Whether `resource` is a placeholder.
+pub fn is_placeholder(resource: &crate::scenario::Resource) -> bool {
+    resource.properties.get(PLACEHOLDER) == Some(&Json::Bool(true))
+}
+
 /// What exists, as far as checking a list of changes needs: live resource ids, live edges and
 /// raised alarms, before the list and as each change of it would leave them.
 pub(super) struct Overlay<'a> {
@@ -108,6 +119,9 @@ impl<'a> Overlay<'a> {
                 if !self.has_resource(&alarm.target) {
                     return no("alarm.target", format!("unknown resource {:?}", alarm.target));
                 }
+                if let Some(k) = alarm.properties.keys().find(|k| is_alarm_own_property(k)) {
+                    return no(&format!("alarm.properties.{k}"), "reserved property name".into());
+                }
                 self.alarms.insert(alarm_key(alarm), true);
             }
             Change::ClearAlarm { alarm } => {
@@ -120,6 +134,12 @@ impl<'a> Overlay<'a> {
         }
         Ok(())
     }
+}
+
+/// The property names an alarm's `properties` may not use: a resource's reserved names, and
+/// what the alarm vertex holds of its own.
+pub fn is_alarm_own_property(key: &str) -> bool {
+    is_reserved_property(key) || matches!(key, PLACEHOLDER | "severity" | "resource_id")
 }
 
 fn check_properties(properties: &BTreeMap<String, Json>) -> Result<(), (String, String)> {

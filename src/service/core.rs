@@ -19,6 +19,7 @@ use super::publish::{self, Publisher, Stamps};
 use super::templates::{self, NewTemplate};
 use super::view::View;
 use crate::action::mistral::MistralRequest;
+use crate::datasource::identity;
 use crate::graph::VertexId;
 use crate::mistral::OutboxUpdate;
 use crate::persist::{self, Format};
@@ -72,6 +73,8 @@ pub enum Command {
         request_id: Option<String>,
         /// The changes.
         changes: Vec<Change>,
+        /// Whether they are taken as they are or resolved against the graph first.
+        admission: Admission,
         /// The answer: the log position, once durable.
         reply: oneshot::Sender<Result<Ack, CoreError>>,
     },
@@ -100,6 +103,17 @@ pub enum Command {
     Outbox(OutboxUpdate, oneshot::Sender<Result<(), String>>),
     /// Record a manual workflow request; `false` when one with its key exists already.
     ManualRun(OutboxRequest, oneshot::Sender<Result<bool, CoreError>>),
+}
+
+/// How the changes of a request meet what the graph holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// As they are: a change that does not apply refuses the request (the push endpoint, the
+    /// initial topology), so a client learns its view of the graph is wrong.
+    Strict,
+    /// Resolved first by [`identity::resolve`]: a datasource reports what it sees, not what
+    /// changed, and mentions resources other sources own.
+    Resolve,
 }
 
 /// A durable acknowledgement.
@@ -202,6 +216,7 @@ struct Accepted {
     source: String,
     request_id: Option<String>,
     changes: Vec<Change>,
+    admission: Admission,
     reply: oneshot::Sender<Result<Ack, CoreError>>,
 }
 
@@ -255,6 +270,7 @@ impl Core {
                 source: "initial".into(),
                 request_id: None,
                 changes: initial.changes,
+                admission: Admission::Strict,
                 reply,
             };
             core.handle(vec![request]);
@@ -302,8 +318,8 @@ impl Core {
         let mut updates = Vec::new();
         for c in commands {
             match c {
-                Command::Ingest { source, request_id, changes, reply } => {
-                    ingests.push(Accepted { source, request_id, changes, reply })
+                Command::Ingest { source, request_id, changes, admission, reply } => {
+                    ingests.push(Accepted { source, request_id, changes, admission, reply })
                 }
                 Command::Outbox(update, reply) => updates.push((update, reply)),
                 other => {
@@ -379,7 +395,7 @@ impl Core {
     /// Stages every request that applies, evaluates them as one batch, commits and answers.
     fn ingest(&mut self, requests: Vec<Accepted>) {
         let mut accepted = Vec::with_capacity(requests.len());
-        for r in requests {
+        for mut r in requests {
             match r.request_id.as_deref().map(|id| self.store.seq_of_request(id)) {
                 Some(Ok(Some(seq))) => {
                     let _ = r.reply.send(Ok(Ack { seq, duplicate: true }));
@@ -399,6 +415,10 @@ impl Core {
                 let _ =
                     r.reply.send(Err(CoreError::Store("request resent before its answer".into())));
                 continue;
+            }
+            if r.admission == Admission::Resolve {
+                // What is logged is what was resolved, so replay needs no graph to resolve.
+                r.changes = identity::resolve(&self.runner, std::mem::take(&mut r.changes));
             }
             match self.runner.stage(&r.changes) {
                 Ok(()) => accepted.push(r),

@@ -29,6 +29,7 @@
 //! command sender).
 
 mod alarms;
+mod alertmanager;
 mod caller;
 pub mod core;
 mod error;
@@ -38,6 +39,7 @@ mod ingest;
 mod layers;
 pub mod metrics;
 mod misc;
+pub mod monitors;
 mod node_link;
 mod paging;
 mod params;
@@ -48,6 +50,7 @@ mod resources;
 mod routes;
 pub mod serve;
 pub mod sources;
+pub mod static_dir;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]
@@ -56,6 +59,7 @@ mod timestamp;
 mod topology;
 mod view;
 mod webhooks;
+mod zabbix;
 
 pub use caller::Caller;
 pub use error::ApiError;
@@ -140,6 +144,8 @@ pub struct Writer {
     pub mistral: Option<Arc<crate::mistral::Client>>,
     /// The namespace of this data directory's execution ids.
     pub deployment: uuid::Uuid,
+    /// What the monitors' webhooks need (the Alertmanager mapping, the Zabbix hosts).
+    pub monitors: Arc<monitors::Monitors>,
 }
 
 impl Writer {
@@ -156,6 +162,7 @@ impl Writer {
             metrics: Arc::default(),
             mistral: None,
             deployment: crate::action::mistral::EXECUTION_NAMESPACE,
+            monitors: Arc::default(),
         }
     }
 }

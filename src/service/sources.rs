@@ -7,7 +7,7 @@
 //! only then is the batch in the event log.
 
 use super::AppState;
-use super::core::Ack;
+use super::core::{Ack, Admission};
 use super::error::ApiError;
 use crate::datasource::{Batch, Health, SourceName};
 use serde_json::{Value, json};
@@ -95,7 +95,9 @@ pub async fn submit_batch(state: &AppState, batch: Batch) -> Result<Option<Ack>,
         health.succeeded(source, SystemTime::now());
         return Ok(None);
     }
-    match super::ingest::submit(state, source, batch.request_id, batch.changes).await {
+    match super::ingest::submit(state, source, batch.request_id, batch.changes, Admission::Resolve)
+        .await
+    {
         Ok(ack) => {
             health.succeeded(source, SystemTime::now());
             Ok(Some(ack))
