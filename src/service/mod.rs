@@ -33,6 +33,7 @@ mod caller;
 pub mod core;
 mod error;
 mod executions;
+mod explain;
 mod history;
 mod ingest;
 mod layers;
@@ -48,6 +49,7 @@ mod resources;
 mod routes;
 pub mod serve;
 pub mod sources;
+mod stream;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]
@@ -55,6 +57,7 @@ mod testing;
 mod timestamp;
 mod topology;
 mod view;
+mod web;
 mod webhooks;
 
 pub use caller::Caller;
@@ -206,7 +209,10 @@ pub fn app(state: AppState) -> Router {
         .merge(template_routes::routes())
         .merge(webhooks::routes())
         .merge(metrics::routes())
-        .merge(executions::routes());
+        .merge(executions::routes())
+        .merge(web::routes())
+        .merge(stream::routes())
+        .merge(explain::routes());
     layered(routes, state)
 }
 
