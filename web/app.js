@@ -10,6 +10,8 @@
   const COLLAPSE_AT = 400;
   const SEVERITY_ORDER = ['CRITICAL', 'SEVERE', 'MAJOR', 'WARNING', 'MINOR', 'INFO', 'OK', 'N/A'];
   const FINAL = ['SUCCESS', 'ERROR', 'CANCELLED', 'REFUSED'];
+  // What stays drawn in a collapsed graph, in the order a large graph's grid lists it.
+  const STRUCTURE = ['openstack.cluster', 'nova.zone', 'nova.host'];
 
   const $ = (sel) => document.querySelector(sel);
   const el = (tag, props = {}, ...children) => {
@@ -162,21 +164,24 @@
       return { shown: new Set(ids.filter((id) => near.has(id))), collapsed: new Map() };
     }
     const collapsed = new Map();
-    if (ids.length + state.edges.length > COLLAPSE_AT) {
+    state.large = ids.length + state.edges.length > COLLAPSE_AT;
+    let elsewhere = 0;
+    if (state.large) {
       const withAlarm = new Set([...state.nodes.values()].filter(isAlarm).map((a) => a.vitrage_resource_id));
       const parent = new Map(state.edges.filter((e) => e.type === 'contains').map((e) => [e.target, e.source]));
       ids = ids.filter((id) => {
         const p = props(id);
-        const quiet = !isAlarm(p) && !withAlarm.has(id) && !troubleOf(p) &&
-          !p.is_marked_down && parent.has(id) && id !== state.selected && !isContainer(id);
-        if (quiet) collapsed.set(parent.get(id), (collapsed.get(parent.get(id)) || 0) + 1);
+        const quiet = !isAlarm(p) && !withAlarm.has(id) && !troubleOf(p) && !p.is_marked_down &&
+          id !== state.selected && !STRUCTURE.includes(p.vitrage_type);
+        if (quiet && parent.has(id)) collapsed.set(parent.get(id), (collapsed.get(parent.get(id)) || 0) + 1);
+        else if (quiet) elsewhere++;
         return !quiet;
       });
     }
+    const hidden = [...collapsed.values()].reduce((a, b) => a + b, 0) + elsewhere;
+    $('#collapsed-note').textContent = hidden
+      ? `${hidden} healthy resources are collapsed (counted on their host). Search, or focus on a resource, to see them.` : '';
     return { shown: new Set(ids), collapsed };
-  }
-  function isContainer(id) {
-    return state.edges.some((e) => e.type === 'contains' && e.source === id);
   }
   function neighbourhood(id, hops) {
     const near = new Set([id]);
@@ -263,10 +268,18 @@
     markMatches();
   }
 
+  // A layered drawing (dagre) shows containment and causes; a collapsed large graph is a
+  // hundred hosts wide, so it is laid out as a grid in structural order instead.
   function layout(fit) {
-    const options = typeof cytoscapeDagre === 'function'
-      ? { name: 'dagre', rankDir: 'TB', nodeSep: 18, rankSep: 60, fit, padding: 20, animate: false }
-      : { name: 'breadthfirst', fit, padding: 20, animate: false };
+    const rank = (n) => {
+      const p = props(n.id());
+      const i = STRUCTURE.indexOf(p.vitrage_type);
+      return i >= 0 ? i : isAlarm(p) ? STRUCTURE.length + 1 : STRUCTURE.length;
+    };
+    const byStructure = (a, b) => rank(a) - rank(b) || String(a.data('label')).localeCompare(String(b.data('label')), undefined, { numeric: true });
+    const options = state.large && !state.focus
+      ? { name: 'grid', sort: byStructure, fit, padding: 20, avoidOverlap: true, animate: false }
+      : { name: 'dagre', rankDir: 'TB', nodeSep: 18, rankSep: 60, fit, padding: 20, animate: false };
     cy.layout(options).run();
   }
 
@@ -403,7 +416,10 @@
     const node = cy.getElementById(id || '');
     if (node.nonempty()) {
       node.select();
-      if (center) cy.center(node);
+      const box = cy.extent();
+      const at = node.position();
+      const outside = at.x < box.x1 || at.x > box.x2 || at.y < box.y1 || at.y > box.y2;
+      if (center && outside) cy.center(node);
     }
     renderSelection(true);
     renderExecutions();
