@@ -106,6 +106,9 @@
       { selector: 'node[type = "nova.instance"]', style: { shape: 'ellipse' } },
       { selector: 'node[type = "heat.stack"]', style: { shape: 'hexagon' } },
       { selector: 'node[type ^= "neutron"]', style: { shape: 'diamond', width: 18, height: 18 } },
+      // Ports are many and their names repeat their instance's: named only when looked at.
+      { selector: 'node[type = "neutron.port"]', style: { label: '' } },
+      { selector: 'node[type = "neutron.port"]:selected, node[type = "neutron.port"].match', style: { label: 'data(label)' } },
       { selector: 'node.alarm', style: { shape: 'triangle', width: 20, height: 18, 'font-size': 10 } },
       { selector: 'node[state = "ERROR"]', style: { 'border-color': css('--critical'), 'border-width': 4 } },
       { selector: 'node[state = "SUBOPTIMAL"]', style: { 'border-color': css('--warning'), 'border-width': 4 } },
@@ -264,6 +267,9 @@
     });
     if (!state.laidOut || added > 0) layout(!state.laidOut || !state.userMoved);
     state.laidOut = true;
+    const inChain = (e) => state.rca && e.data('type') === 'causes' &&
+      state.rca.alarms.has(e.data('source')) && state.rca.alarms.has(e.data('target'));
+    cy.edges().forEach((e) => e.toggleClass('rca', inChain(e)));
     document.body.dataset.nodes = String(cy.nodes().length);
     markMatches();
   }
@@ -520,7 +526,6 @@
     const ids = nodes.map((n) => n.vitrage_id);
     state.rca = { alarms: new Set(ids), resources: new Set(nodes.map((n) => n.vitrage_resource_id)) };
     draw();
-    cy.edges().forEach((e) => e.toggleClass('rca', e.data('type') === 'causes' && state.rca.alarms.has(e.data('source')) && state.rca.alarms.has(e.data('target'))));
     $('#rca-list').replaceChildren(...order.map((i, rank) => {
       const n = nodes[i];
       const resource = props(n.vitrage_resource_id);
