@@ -1,8 +1,10 @@
 //! The page's server side in-process, without a browser: `GET /` by `Accept`, the embedded
 //! assets, the auth token (the page open, data behind the token, the stream taking it in its
-//! query), the event stream's hints for alarms and executions, and the explanation of an alarm.
+//! query), the event stream's hints for alarms and executions, and the explanation of an alarm;
+//! and, with the real binary, that an open stream does not keep SIGTERM from stopping it.
 
 mod common;
+mod mistral_support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
@@ -211,4 +213,24 @@ async fn a_deduced_alarm_is_explained_by_its_template_scenario_and_bound_resourc
     let (code, missing) = call(&running, Method::GET, "/v1/causeway/explain/nope", None).await;
     assert_eq!(code, StatusCode::NOT_FOUND);
     assert!(missing["description"].as_str().unwrap_or("").contains("nope"), "{missing}");
+}
+
+#[test]
+fn sigterm_stops_the_service_while_a_page_holds_its_event_stream_open() {
+    use std::io::{BufRead, BufReader, Write};
+    let dir = Scratch::new("sigterm");
+    let serve = mistral_support::Serve::start(&dir.0, &[], &[]);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", serve.port)).expect("connect");
+    let request = "GET /v1/causeway/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut lines = BufReader::new(stream.try_clone().expect("clone"));
+    let mut line = String::new();
+    while !line.starts_with("event: hello") {
+        line.clear();
+        assert!(lines.read_line(&mut line).expect("read") > 0, "the stream ended before hello");
+    }
+    let pid = serve.child.id().to_string();
+    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    assert!(killed.success());
+    serve.wait_exit(Duration::from_secs(30));
 }

@@ -21,6 +21,8 @@ use axum::routing::get;
 use futures_util::stream::{self, Stream};
 use serde_json::{Value, json};
 use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{broadcast, watch};
 
@@ -43,6 +45,35 @@ struct Subscriber {
     notifications: broadcast::Receiver<Notification>,
     view: watch::Receiver<Arc<View>>,
     greeted: bool,
+    stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+/// Resolves when the process is asked to stop (SIGTERM or Ctrl-C). A graceful shutdown waits
+/// for every connection to end, and a stream never ends by itself, so each one ends then.
+fn stopping() -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        // Registered now, not at the first poll, so a signal in between is not missed.
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            // `None` means the runtime that drives signals is gone (only tests, which run
+            // several runtimes, see it): that is no request to stop.
+            (Ok(mut term), Ok(mut interrupt)) => Box::pin(async move {
+                tokio::select! {
+                    Some(()) = term.recv() => {},
+                    Some(()) = interrupt.recv() => {},
+                    else => std::future::pending::<()>().await,
+                }
+            }),
+            _ => Box::pin(std::future::pending()),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+    }
 }
 
 async fn stream(
@@ -50,8 +81,8 @@ async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let mut view = state.view.clone();
     view.mark_unchanged();
-    let first =
-        Subscriber { notifications: state.writer.notifications.subscribe(), view, greeted: false };
+    let notifications = state.writer.notifications.subscribe();
+    let first = Subscriber { notifications, view, greeted: false, stopping: stopping() };
     let events = stream::unfold(first, |mut s| async move {
         let event = next(&mut s).await?;
         Some((Ok(event), s))
@@ -67,6 +98,7 @@ async fn next(s: &mut Subscriber) -> Option<Event> {
         return Some(event("hello", &json!({"generation": generation})));
     }
     tokio::select! {
+        () = &mut s.stopping => None,
         received = s.notifications.recv() => match received {
             Ok(n) => Some(notification_event(&n)),
             Err(broadcast::error::RecvError::Lagged(missed)) => {
