@@ -321,15 +321,22 @@
     renderSelection(false);
   }
 
+  // Reads are coalesced: whatever the stream announces while one read is waiting or running
+  // is fetched by the next, which waits at least twice as long as the last read took, so a
+  // busy cloud never keeps the page busier than half the time.
   let pending = { graph: false, executions: false };
   let timer = null;
+  let running = false;
+  let lastRead = 0;
   function refresh(what) {
     pending[what] = true;
-    if (timer) return;
+    if (timer || running) return;
     timer = setTimeout(async () => {
       const todo = pending;
       pending = { graph: false, executions: false };
       timer = null;
+      running = true;
+      const began = performance.now();
       try {
         if (todo.graph) await loadGraph();
         if (todo.executions) await loadExecutions();
@@ -338,7 +345,11 @@
       } catch (e) {
         showError(e.message);
       }
-    }, 80);
+      lastRead = performance.now() - began;
+      running = false;
+      if (pending.graph) refresh('graph');
+      if (pending.executions) refresh('executions');
+    }, Math.max(80, 2 * lastRead));
   }
 
   function listen() {
