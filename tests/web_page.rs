@@ -2,7 +2,8 @@
 //! W3C WebDriver calls, against `causeway serve` and a real Mistral 23: use case 2 from the
 //! browser. A NIC failure raised through the API appears on the open page without a reload, an
 //! instance alarm's root cause is the NIC alarm, `migrate_instance` run from the page ends in
-//! SUCCESS on the page, and a workflow Mistral does not know shows Mistral's refusal.
+//! SUCCESS on the page, and a workflow Mistral does not know shows Mistral's refusal. Without a
+//! token, and without a Mistral, the page says so in words.
 //!
 //! Screenshots of each stage go to `target/screenshots/`. Without chromium and chromedriver
 //! (or without `CAUSEWAY_MISTRAL_URL`) the test says `skipped`, except under `CI`, where it
@@ -350,4 +351,37 @@ fn an_operator_sees_the_root_cause_and_migrates_an_instance_from_the_page() {
     assert!(reason.contains("Workflow not found"), "Mistral's words: {reason}");
     let kept = browser.script("return window.notReloaded === true;", json!([]));
     assert_eq!(kept, json!(true), "still the same page");
+}
+
+#[test]
+fn without_the_token_or_a_mistral_the_page_says_what_is_wrong() {
+    if !browser_available() {
+        return;
+    }
+    let dir = Scratch::new("web-words");
+    let serve = Serve::start(&dir.path().join("data"), &["--auth-token", "s3cret"], &[]);
+    let browser = Browser::start();
+    browser.goto(&format!("{}/", serve.url()));
+    let refused = browser.wait_text("#error", "the refusal is shown", |t| t.contains("401"));
+    assert!(refused.contains("auth token"), "it says what to do: {refused}");
+
+    browser.click("#connection summary");
+    browser.type_into("#token", "s3cret");
+    browser.click("#login button[type=submit]");
+    browser.wait_text("#live", "the stream opens with the token", |t| t == "live");
+    browser.wait_text("#error", "the error is gone", str::is_empty);
+    let notice = browser.wait_text("#notice", "no Mistral", |t| !t.is_empty());
+    assert!(notice.contains("No Mistral is configured"), "{notice}");
+
+    browser.type_into("#search", "web-1");
+    let web1 = browser.script(
+        "const b = [...document.querySelectorAll('#results button')].find(b => b.textContent.startsWith('web-1 ')); return b && b.dataset.id;",
+        json!([]),
+    );
+    let web1 = web1.as_str().expect("web-1 is listed").to_string();
+    browser.click(&format!(r#"#results button[data-id="{web1}"]"#));
+    browser.click("#run-workflow");
+    let why = browser.wait_text("#run-error", "the dialog says why", |t| !t.is_empty());
+    assert!(why.contains("503") && why.contains("no Mistral is configured"), "{why}");
+    browser.screenshot("web-no-mistral");
 }

@@ -367,6 +367,7 @@
     source.addEventListener('resync', () => { refresh('graph'); refresh('executions'); });
     source.onerror = () => {
       live.textContent = 'disconnected: retrying'; live.className = 'live off';
+      refresh('graph'); // its answer says why, if the service refuses
     };
     return source;
   }
@@ -715,6 +716,8 @@
     saveSettings();
     if (stream) stream.close();
     stream = listen();
+    refresh('graph');
+    refresh('executions');
   });
   document.addEventListener('keydown', (e) => {
     if (e.target.closest('input, select, textarea, dialog')) return;
@@ -727,4 +730,8 @@
   loadSettings();
   if (!sessionStorage.getItem('causeway')) saveSettings();
   stream = listen();
+  // Read at once too: a stream the service refuses (a missing token) says nothing about why,
+  // the API's answer does.
+  refresh('graph');
+  refresh('executions');
 })();
