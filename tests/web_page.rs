@@ -43,11 +43,22 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
-/// A chromedriver process and one browser session in it, both ended when dropped.
+/// A chromedriver process, ended when dropped (even when the test fails while starting).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One browser session in a chromedriver, ended when dropped. Fields drop in order: the
+/// session (in `drop`), the client, then the driver.
 struct Browser {
-    driver: Child,
     wire: Wire,
     session: String,
+    _driver: Driver,
     _profile: Scratch,
 }
 
@@ -61,8 +72,6 @@ impl Drop for Browser {
             }
         }
         let _ = self.wire.send("DELETE", &format!("/session/{}", self.session), &json!({}));
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
     }
 }
 
@@ -109,12 +118,14 @@ impl Wire {
 impl Browser {
     fn start() -> Browser {
         let port = free_port();
-        let driver = Command::new(CHROMEDRIVER)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        let driver = Driver(
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("chromedriver starts"),
+        );
         let base = format!("http://127.0.0.1:{port}");
         eventually(Duration::from_secs(20), "chromedriver answers", || {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
@@ -143,7 +154,7 @@ impl Browser {
         let (code, answer) = wire.send("POST", "/session", &caps).expect("new session");
         assert_eq!(code, 200, "new session: {answer}");
         let session = answer["value"]["sessionId"].as_str().expect("session id").to_string();
-        Browser { driver, wire, session, _profile: profile }
+        Browser { wire, session, _driver: driver, _profile: profile }
     }
 
     /// One WebDriver command of this session; its `value`, or the driver's error.
