@@ -662,6 +662,16 @@
     fillInputs();
   }
 
+  // What a form field sends: JSON for true, false, null, an object or a list (Mistral's own
+  // defaults are written so), text for everything else, numbers and ids included.
+  function inputValue(text) {
+    const t = text.trim();
+    if (['true', 'false', 'null'].includes(t) || /^[[{]/.test(t)) {
+      try { return JSON.parse(t); } catch (_) { return text; }
+    }
+    return text;
+  }
+
   function runError(message) {
     const box = $('#run-error');
     box.textContent = message;
@@ -675,7 +685,7 @@
     const input = {};
     for (const i of $('#inputs').querySelectorAll('input')) {
       if (!i.name) continue;
-      input[i.name] = i.value;
+      input[i.name] = inputValue(i.value);
     }
     const body = { resource_id: runTarget.vitrage_id, workflow, input,
       request_id: (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()) };
