@@ -349,6 +349,29 @@ fn an_operator_sees_the_root_cause_and_migrates_an_instance_from_the_page() {
     assert_eq!(instance_of(&held[0]), "web-1");
     browser.screenshot("web-execution");
 
+    // The operator zooms in; the NIC recovers and fails again: the alarms go and come without
+    // a reload, and the zoom and the selection stay.
+    let wheel = json!({"actions": [{"type": "wheel", "id": "wheel", "actions": [
+        {"type": "scroll", "x": 650, "y": 300, "deltaX": 0, "deltaY": -400, "origin": "viewport"},
+    ]}]});
+    let zoom_now = || browser.script("return document.body.dataset.zoom;", json!([]));
+    let before = zoom_now();
+    browser.call("POST", "/actions", &wheel).expect("wheel");
+    let zoom = eventually(SETTLE, "the wheel zooms", || {
+        let now = zoom_now();
+        (now.is_string() && now != before).then_some(now)
+    });
+    let (code, body) = serve.post("/v1/causeway/changes", CLEAR);
+    assert_eq!(code, 200, "{body}");
+    browser.wait_text("#alarm-list", "the alarms are gone", |t| t.contains("none"));
+    // It fails again: new alarms are drawn (and laid out) within the user's viewport.
+    let (code, body) = serve.post("/v1/causeway/changes", RAISE);
+    assert_eq!(code, 200, "{body}");
+    browser.element(instance_alarm);
+    assert_eq!(zoom_now(), zoom, "the redraws kept the zoom");
+    let shown = browser.text("#details h2").unwrap_or_default();
+    assert_eq!(shown, "web-1", "the redraw kept the selection");
+
     // A workflow Mistral does not know: the page shows Mistral's refusal.
     browser.click("#run-workflow");
     browser.wait_text("#workflow-note", "Mistral's workflows are listed", |t| {
@@ -391,6 +414,12 @@ fn without_the_token_or_a_mistral_the_page_says_what_is_wrong() {
     );
     let web1 = web1.as_str().expect("web-1 is listed").to_string();
     browser.click(&format!(r#"#results button[data-id="{web1}"]"#));
+    let all = browser.script("return Number(document.body.dataset.nodes);", json!([]));
+    browser.click("#focus");
+    eventually(SETTLE, "focus shows the neighbourhood alone", || {
+        let now = browser.script("return Number(document.body.dataset.nodes);", json!([]));
+        (now.as_u64() < all.as_u64() && now.as_u64() > Some(1)).then_some(())
+    });
     browser.click("#run-workflow");
     let why = browser.wait_text("#run-error", "the dialog says why", |t| !t.is_empty());
     assert!(why.contains("503") && why.contains("no Mistral is configured"), "{why}");

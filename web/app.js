@@ -699,6 +699,8 @@
   }
 
   // ---- wiring ----
+  // The viewport as the page's state (tests read it to see that redraws keep it).
+  cy.on('viewport', () => { document.body.dataset.zoom = cy.zoom().toFixed(4); });
   cy.on('tap', 'node', (e) => select(e.target.id(), false));
   for (const type of ['wheel', 'pointerdown']) $('#graph').addEventListener(type, () => { state.userMoved = true; }, { passive: true });
   cy.on('tap', (e) => { if (e.target === cy) select(null, false); });
