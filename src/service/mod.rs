@@ -34,6 +34,7 @@ mod caller;
 pub mod core;
 mod error;
 mod executions;
+mod explain;
 mod history;
 mod ingest;
 mod layers;
@@ -51,6 +52,7 @@ mod routes;
 pub mod serve;
 pub mod sources;
 pub mod static_dir;
+mod stream;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]
@@ -58,6 +60,7 @@ mod testing;
 mod timestamp;
 mod topology;
 mod view;
+mod web;
 mod webhooks;
 mod zabbix;
 
@@ -213,7 +216,10 @@ pub fn app(state: AppState) -> Router {
         .merge(template_routes::routes())
         .merge(webhooks::routes())
         .merge(metrics::routes())
-        .merge(executions::routes());
+        .merge(executions::routes())
+        .merge(web::routes())
+        .merge(stream::routes())
+        .merge(explain::routes());
     layered(routes, state)
 }
 
