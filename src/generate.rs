@@ -97,6 +97,7 @@ pub fn nic_alarm(size: Size, k: usize) -> Alarm {
         target: format!("host-{}", (k * stride) % size.hosts.max(1)),
         severity: None,
         id: None,
+        properties: Default::default(),
     }
 }
 

@@ -130,6 +130,10 @@ pub struct Alarm {
     /// Id in the monitor; defaults to the name.
     #[serde(default)]
     pub id: Option<String>,
+    /// What the monitor said about it beyond its name and severity (a doctor event's details,
+    /// an alert's labels): properties of the alarm vertex, replaced when it is raised again.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, Value>,
 }
 
 impl Alarm {

@@ -114,7 +114,7 @@ fn a_kill_at_any_point_neither_loses_nor_duplicates_an_execution() {
     // The answer may be lost to the abort (which can come before it is written): the change
     // was committed before it was answered, and the restart shows it was.
     let _ = serve.post("/v1/causeway/changes", RAISE);
-    serve.wait_exit(Duration::from_secs(20));
+    let _ = serve.wait_exit(Duration::from_secs(20));
     assert_eq!(mistral.executions(workflow).len(), 0, "nothing was sent");
     let serve = Serve::start(data, &args, &[]);
     let first = all_succeed(&serve, 3);
@@ -125,7 +125,7 @@ fn a_kill_at_any_point_neither_loses_nor_duplicates_an_execution() {
     // 2. Between Mistral's acceptance and the recording of its answer.
     let serve = Serve::start(data, &args, &hook("abort-after-post"));
     let _ = serve.post("/v1/causeway/changes", RAISE);
-    serve.wait_exit(Duration::from_secs(20));
+    let _ = serve.wait_exit(Duration::from_secs(20));
     assert!(mistral.executions(workflow).len() > 3, "the POST reached Mistral");
     let serve = Serve::start(data, &args, &[]);
     let second = all_succeed(&serve, 6);

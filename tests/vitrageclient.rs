@@ -13,12 +13,16 @@
 //! else from `target/ci-venv/bin/vitrage`. Without either the tests say `skipped: ...` and
 //! pass, except under CI (`CI` set), where they fail.
 
+#[path = "common/serve.rs"]
+mod serve;
+
 use serde_json::{Value, json};
+use serve::Serve;
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -755,7 +759,7 @@ impl Run {
 /// `causeway serve` on a free loopback port with a fresh data directory, with the shipped
 /// templates and the demo cloud; killed on drop (its log is printed if the test failed).
 struct Service {
-    child: Child,
+    serve: Serve,
     addr: String,
     dir: PathBuf,
 }
@@ -766,46 +770,21 @@ impl Service {
             .join(format!("vitrageclient-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let log = std::fs::File::create(dir.join("serve.log")).expect("log file");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_causeway"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(dir.join("data"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(log)
-            .spawn()
-            .expect("causeway serve starts");
-        // It prints the address it got, then a few lines more; the rest is drained.
-        let mut lines = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut first = String::new();
-        let _ = lines.read_line(&mut first);
-        std::thread::spawn(move || std::io::copy(&mut lines, &mut std::io::sink()));
-        let addr = first.trim().strip_prefix("causeway serving on http://").map(str::to_string);
-        let mut service = Service { child, addr: addr.unwrap_or_default(), dir };
-        assert!(!service.addr.is_empty(), "causeway serve printed {first:?}");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while service.get("/v1/status").0 != 200 {
-            assert!(Instant::now() < deadline, "causeway serve is not ready after 30 s");
-            assert!(service.child.try_wait().ok().flatten().is_none(), "causeway serve exited");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        service
+        let mut serve = Serve::start_logged(&dir.join("data"), &[], &[], &dir.join("serve.log"));
+        serve.wait_ready(Duration::from_secs(30));
+        Service { addr: serve.addr(), serve, dir }
     }
 
     /// `POST /v1/causeway/changes`, the topology push a datasource uses.
     fn push(&self, body: &Value) -> (u16, Value) {
         http(&self.addr, "POST", "/v1/causeway/changes", Some(body))
     }
-
-    fn get(&self, path: &str) -> (u16, Value) {
-        http(&self.addr, "GET", path, None)
-    }
 }
 
 impl Drop for Service {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = self.serve.child.kill();
+        let _ = self.serve.child.wait();
         if std::thread::panicking() {
             let log = std::fs::read_to_string(self.dir.join("serve.log")).unwrap_or_default();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();

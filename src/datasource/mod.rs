@@ -6,12 +6,20 @@
 //! logs each batch whole before anything is acknowledged. That split keeps every translation a
 //! plain function, testable from the real payloads alone.
 //!
-//! Today: topology files (`causeway serve --topology`). The README lists which datasources are
-//! built.
+//! Sources overlap (a Zabbix problem names a host the inventory owns), so [`identity`]
+//! resolves every datasource batch against the graph before it is staged: placeholders for
+//! what others own, updates for what exists. Built: [`doctor`] events, [`alertmanager`]
+//! webhooks, [`zabbix`] media-type events, the static directory ([`static_dir`]), OpenStack
+//! notifications and API listings ([`openstack`]) and topology files ([`topology_file`]); the
+//! README lists the rest.
 
+pub mod alertmanager;
+pub mod doctor;
 pub mod identity;
 pub mod openstack;
+pub mod static_dir;
 pub mod topology_file;
+pub mod zabbix;
 
 use crate::runner::Change;
 use std::time::SystemTime;

@@ -119,6 +119,9 @@ impl<'a> Overlay<'a> {
                 if !self.has_resource(&alarm.target) {
                     return no("alarm.target", format!("unknown resource {:?}", alarm.target));
                 }
+                if let Some(k) = alarm.properties.keys().find(|k| is_alarm_own_property(k)) {
+                    return no(&format!("alarm.properties.{k}"), "reserved property name".into());
+                }
                 self.alarms.insert(alarm_key(alarm), true);
             }
             Change::ClearAlarm { alarm } => {
@@ -131,6 +134,12 @@ impl<'a> Overlay<'a> {
         }
         Ok(())
     }
+}
+
+/// The property names an alarm's `properties` may not use: a resource's reserved names, and
+/// what the alarm vertex holds of its own.
+pub fn is_alarm_own_property(key: &str) -> bool {
+    is_reserved_property(key) || matches!(key, PLACEHOLDER | "severity" | "resource_id")
 }
 
 fn check_properties(properties: &BTreeMap<String, Json>) -> Result<(), (String, String)> {

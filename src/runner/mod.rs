@@ -19,7 +19,9 @@ mod replay;
 mod result;
 mod why_not;
 
-pub use change::{Change, PLACEHOLDER, is_placeholder, is_reserved_property};
+pub use change::{
+    Change, PLACEHOLDER, is_alarm_own_property, is_placeholder, is_reserved_property,
+};
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
 pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
@@ -283,14 +285,17 @@ impl Runner {
             }
             _ => a.severity().to_string(),
         };
+        if a.properties.keys().any(|k| is_alarm_own_property(k)) {
+            return Err(bad("alarm.properties", "reserved property name"));
+        }
+        let mut extra = self.resource_props(None, None, None, &a.properties)?;
         if let Some(&v) = self.alarms.get(&key) {
-            let sev = self.graph.str_value(&severity)?;
-            self.graph.update_vertex(v, Props::from_pairs([(names::SEVERITY, sev)]))?;
+            extra.push((names::SEVERITY, self.graph.str_value(&severity)?));
+            self.graph.update_vertex(v, Props::from_pairs(extra))?;
             refresh_vertex(&mut self.graph, &self.tables, v)?;
             return Ok(());
         }
-        let mut extra = Vec::new();
-        if a.kind == crate::scenario::AlarmType::Zabbix {
+        if a.kind == crate::scenario::AlarmType::Zabbix && !a.properties.contains_key("rawtext") {
             // Vitrage's zabbix driver keeps the trigger text in `rawtext` too.
             extra.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
         }

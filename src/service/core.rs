@@ -162,6 +162,15 @@ pub struct Notification {
     pub payload: Json,
 }
 
+/// The event type of a workflow request's state change, which only the page's stream reads.
+pub const EXECUTION_STATE: &str = "causeway.execution.state";
+
+/// The notification of request `execution_id` reaching `state`.
+fn execution_state(execution_id: &str, state: &str, info: Option<&str>) -> Notification {
+    let payload = json!({"execution_id": execution_id, "state": state, "state_info": info});
+    Notification { event_type: EXECUTION_STATE, payload }
+}
+
 /// What the task publishes for readers.
 pub struct Channels {
     /// The latest view.
@@ -354,6 +363,10 @@ impl Core {
             txn.commit()
         })()
         .map_err(|e| e.to_string());
+        for (u, _) in updates.iter().filter(|_| written.is_ok()) {
+            let n = execution_state(&u.execution_id, u.state.as_str(), u.info.as_deref());
+            let _ = self.notifications.send(n);
+        }
         for (_, reply) in updates {
             let _ = reply.send(written.clone());
         }
@@ -385,6 +398,11 @@ impl Core {
                 });
                 if matches!(inserted, Ok(true)) {
                     self.outbox.send_modify(|n| *n += 1);
+                    let _ = self.notifications.send(execution_state(
+                        &request.execution_id,
+                        "PENDING",
+                        None,
+                    ));
                 }
                 let _ = reply.send(inserted.map_err(Into::into));
             }

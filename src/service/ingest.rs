@@ -11,11 +11,14 @@
 //! `{"seq": N, "duplicate": true}` and nothing is applied twice.
 
 use super::AppState;
+use super::alertmanager;
 use super::core::{Ack, Admission, Command, CoreError};
 use super::error::ApiError;
 use super::params::Params;
+use super::sources::submit_batch;
+use crate::datasource::Datasource;
+use crate::datasource::doctor::{Doctor, Event};
 use crate::runner::Change;
-use crate::scenario::{Alarm, AlarmType};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
@@ -25,7 +28,11 @@ use tokio::sync::oneshot;
 
 /// The ingestion routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/v1/causeway/changes", post(push)).route("/v1/event", post(event))
+    Router::new()
+        .route("/v1/causeway/changes", post(push))
+        .route("/v1/event", post(event))
+        .route("/v1/causeway/alertmanager", post(alertmanager::webhook))
+        .route("/v1/causeway/zabbix", post(super::zabbix::webhook))
 }
 
 async fn push(
@@ -80,24 +87,22 @@ pub fn refusal(e: CoreError) -> ApiError {
     }
 }
 
-/// Vitrage's event API. A doctor event (`details.status` `down` or `up`, `details.hostname`)
-/// raises or clears the doctor alarm named by the event type on the `nova.host` whose id is
-/// the hostname; other event types are accepted and dropped, as Vitrage drops events no
-/// datasource listens to.
+/// Vitrage's event API. Alertmanager's webhook (by its `User-Agent`, or the type
+/// `prometheus.alarm` with the notification as details) goes to the Alertmanager datasource;
+/// everything else is a doctor or custom event (see [`crate::datasource::doctor`]). An event
+/// no datasource takes is accepted and dropped, as in Vitrage.
 async fn event(
     State(state): State<AppState>,
     headers: HeaderMap,
     params: Params,
 ) -> Result<Json<Value>, ApiError> {
-    let alertmanager = headers
-        .get("user-agent")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ua| ua.starts_with("Alertmanager"));
-    let kind = match params.string("type")? {
-        Some(t) => t.to_string(),
-        None if alertmanager => "prometheus.alarm".to_string(),
-        None => return Err(ApiError::bad_request("Missing mandatory field: type")),
-    };
+    if alertmanager::from_alertmanager(&headers) {
+        return alertmanager::deliver(&state, Value::Object(params.0)).await;
+    }
+    let kind = params
+        .string("type")?
+        .ok_or_else(|| ApiError::bad_request("Missing mandatory field: type"))?
+        .to_string();
     let details = match params.get("details") {
         Some(Value::Object(d)) => d.clone(),
         Some(Value::String(text)) => match serde_json::from_str(text) {
@@ -105,34 +110,22 @@ async fn event(
             _ => return Err(ApiError::bad_request("details must be a JSON object")),
         },
         Some(_) => return Err(ApiError::bad_request("details must be a JSON object")),
-        None => params.0.clone(),
+        None => return Err(ApiError::bad_request("Missing mandatory field: details")),
     };
-    let text = |k: &str| details.get(k).and_then(Value::as_str).map(str::to_string);
-    let (Some(status), Some(hostname)) = (text("status"), text("hostname")) else {
-        tracing::info!(event_type = %kind, "event without status and hostname: no datasource takes it");
-        return Ok(Json(Value::Null));
-    };
-    let alarm = Alarm {
-        kind: AlarmType::Doctor,
-        name: kind,
-        target: hostname,
-        severity: text("severity"),
-        id: None,
-    };
-    let change = match status.to_ascii_lowercase().as_str() {
-        "down" => Change::RaiseAlarm { alarm },
-        "up" => Change::ClearAlarm { alarm },
-        other => {
-            return Err(ApiError::bad_request(format!("Invalid status {other:?}: down or up")));
-        }
-    };
-    match submit(&state, "event", None, vec![change], Admission::Strict).await {
-        Ok(_) => Ok(Json(Value::Null)),
-        // A host that is already up, or an up for an alarm never raised, changes nothing; a
-        // store failure is still a failure, never a 2xx.
-        Err(e) if e.status == StatusCode::BAD_REQUEST && status.eq_ignore_ascii_case("up") => {
-            Ok(Json(Value::Null))
-        }
-        Err(e) => Err(e),
+    if kind == "prometheus.alarm" {
+        return alertmanager::deliver(&state, Value::Object(details)).await;
     }
+    let time = params.string("time")?.map(str::to_string);
+    let mut doctor = Doctor;
+    let batches = doctor.translate(Event { kind, time, details }).map_err(|e| {
+        state.writer.metrics.datasources.failed(doctor.name(), &e);
+        ApiError::bad_request(e.to_string())
+    })?;
+    if batches.is_empty() {
+        tracing::info!("event without status and hostname: no datasource takes it");
+    }
+    for batch in batches {
+        submit_batch(&state, batch).await?;
+    }
+    Ok(Json(Value::Null))
 }

@@ -2,6 +2,7 @@
 
 use super::AppState;
 use super::error::ApiError;
+use super::{stream, web};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{HeaderMap, header};
@@ -30,14 +31,18 @@ pub(super) fn wrap(routes: Router<AppState>, state: AppState) -> Router {
 }
 
 /// 401 unless the configured token is in `X-Auth-Token`; `GET /` and `/healthcheck` stay open
-/// for load balancers and version discovery.
+/// for load balancers and version discovery, and the page's assets (which hold no data) for
+/// browsers. The event stream, which `EventSource` opens without headers, may carry the token
+/// as its `token` query parameter instead.
 async fn require_token(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let Some(token) = state.config.auth_token.as_deref() else {
         return next.run(request).await;
     };
     let path = request.uri().path();
-    let open = path == "/" || path == "/healthcheck";
-    let given = request.headers().get("x-auth-token").map(|v| v.as_bytes());
+    let open = path == "/" || path == "/healthcheck" || path.starts_with(web::ASSET_PREFIX);
+    let in_query = (path == stream::PATH).then(|| stream::query_token(request.uri())).flatten();
+    let header = request.headers().get("x-auth-token").map(|v| v.as_bytes());
+    let given = header.or(in_query.as_deref().map(str::as_bytes));
     if open || given.is_some_and(|given| same_secret(given, token.as_bytes())) {
         return next.run(request).await;
     }

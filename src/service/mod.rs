@@ -29,15 +29,18 @@
 //! command sender).
 
 mod alarms;
+mod alertmanager;
 mod caller;
 pub mod core;
 mod error;
 mod executions;
+mod explain;
 mod history;
 mod ingest;
 mod layers;
 pub mod metrics;
 mod misc;
+pub mod monitors;
 mod node_link;
 pub mod openstack_poll;
 mod paging;
@@ -50,6 +53,8 @@ mod resources;
 mod routes;
 pub mod serve;
 pub mod sources;
+pub mod static_dir;
+mod stream;
 mod template_routes;
 pub mod templates;
 #[cfg(test)]
@@ -57,7 +62,9 @@ mod testing;
 mod timestamp;
 mod topology;
 mod view;
+mod web;
 mod webhooks;
+mod zabbix;
 
 pub use caller::Caller;
 pub use error::ApiError;
@@ -142,6 +149,8 @@ pub struct Writer {
     pub mistral: Option<Arc<crate::mistral::Client>>,
     /// The namespace of this data directory's execution ids.
     pub deployment: uuid::Uuid,
+    /// What the monitors' webhooks need (the Alertmanager mapping, the Zabbix hosts).
+    pub monitors: Arc<monitors::Monitors>,
 }
 
 impl Writer {
@@ -158,6 +167,7 @@ impl Writer {
             metrics: Arc::default(),
             mistral: None,
             deployment: crate::action::mistral::EXECUTION_NAMESPACE,
+            monitors: Arc::default(),
         }
     }
 }
@@ -208,7 +218,10 @@ pub fn app(state: AppState) -> Router {
         .merge(template_routes::routes())
         .merge(webhooks::routes())
         .merge(metrics::routes())
-        .merge(executions::routes());
+        .merge(executions::routes())
+        .merge(web::routes())
+        .merge(stream::routes())
+        .merge(explain::routes());
     layered(routes, state)
 }
 

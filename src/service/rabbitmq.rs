@@ -22,7 +22,7 @@ use super::view::View;
 use super::{AppState, Writer};
 use crate::datasource::Datasource;
 use crate::datasource::openstack::{Neighbours, Notifications, SOURCE, Slot};
-use futures_lite::StreamExt;
+use futures_util::StreamExt;
 use lapin::options::{
     BasicAckOptions, BasicConsumeOptions, BasicQosOptions, ExchangeDeclareOptions,
     QueueBindOptions, QueueDeclareOptions,

@@ -24,7 +24,7 @@ type Answer = Result<Json<Value>, ApiError>;
 /// [`super::layered`].
 pub fn vitrage_routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(versions))
+        .route("/", get(super::web::root))
         .route("/healthcheck", get(|| async { Json(misc::healthcheck()) }))
         .route("/v1/topology", post(topology))
         .route("/v1/resources", get(resource_list).post(resource_list))
@@ -66,7 +66,8 @@ where
     }
 }
 
-async fn versions(headers: HeaderMap) -> Json<Value> {
+/// Vitrage's version list, at `GET /` for clients that do not ask for HTML.
+pub(super) async fn versions(headers: HeaderMap) -> Json<Value> {
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let host = text(header::HOST.as_str()).unwrap_or("localhost");
     let scheme = text("x-forwarded-proto").unwrap_or("http");

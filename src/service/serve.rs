@@ -9,6 +9,8 @@
 
 use super::core::{Core, Initial};
 use super::history::{AlarmHistory, AlarmRecord};
+use super::monitors::{AlertmanagerConfig, Monitors, MonitorsError, ZabbixConfig};
+use super::static_dir::StaticConfig;
 use super::templates::NewTemplate;
 use super::webhooks::{self, Registry};
 use super::{AppState, ServiceConfig, Writer};
@@ -51,6 +53,13 @@ pub struct ServeConfig {
     pub body_limit: usize,
     /// Mistral (the `[mistral]` table): where, how, how hard to retry.
     pub mistral: MistralConfig,
+    /// Alertmanager's webhook (the `[alertmanager]` table): the mapping file.
+    pub alertmanager: AlertmanagerConfig,
+    /// Zabbix's webhook (the `[zabbix]` table): the host file.
+    pub zabbix: ZabbixConfig,
+    /// The static topology directory (the `[static]` table).
+    #[serde(rename = "static")]
+    pub static_dir: StaticConfig,
     /// OpenStack notifications (the `[rabbitmq]` table).
     pub rabbitmq: super::rabbitmq::RabbitConfig,
     /// OpenStack API polling (the `[openstack]` table).
@@ -68,6 +77,9 @@ impl Default for ServeConfig {
             insecure: false,
             body_limit: super::DEFAULT_BODY_LIMIT,
             mistral: MistralConfig::default(),
+            alertmanager: AlertmanagerConfig::default(),
+            static_dir: StaticConfig::default(),
+            zabbix: ZabbixConfig::default(),
             rabbitmq: Default::default(),
             openstack: None,
         }
@@ -100,6 +112,9 @@ pub enum ServeError {
     /// The Mistral client could not be built.
     #[error("mistral: {0}")]
     Mistral(String),
+    /// A monitor's file is invalid.
+    #[error(transparent)]
+    Monitors(#[from] MonitorsError),
     /// The listener failed.
     #[error("listen on {addr}: {source}")]
     Listen {
@@ -227,6 +242,7 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
     if !config.listen.ip().is_loopback() && config.auth_token.is_none() && !config.insecure {
         return Err(ServeError::Exposed(config.listen));
     }
+    let monitors = Arc::new(Monitors::load(&config.alertmanager, &config.zabbix)?);
     let store = Store::open(&config.data_dir)?;
     let initial = initial(config)?;
     let (core, channels) = Core::start(store, initial)?;
@@ -266,11 +282,13 @@ pub fn open(config: &ServeConfig) -> Result<Running, ServeError> {
         metrics,
         mistral: client,
         deployment: channels.deployment,
+        monitors,
     };
     let http =
         ServiceConfig { body_limit: config.body_limit, auth_token: config.auth_token.clone() };
     let history = Arc::new(StoreHistory(config.data_dir.clone()));
     let state = AppState::new(channels.view.clone(), history, http).with_writer(writer);
+    super::static_dir::start(&state, &config.static_dir, &config.data_dir);
     super::rabbitmq::spawn(&state, &config.rabbitmq);
     super::openstack_poll::spawn(&state, config.openstack.as_ref());
     Ok(Running { state, evaluation })

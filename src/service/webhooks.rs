@@ -218,6 +218,9 @@ pub async fn deliver(
             }
             Err(broadcast::error::RecvError::Closed) => return,
         };
+        if !n.event_type.starts_with("vitrage.") {
+            continue; // causeway's own notifications (execution states) are for the page.
+        }
         let hooks = registry.read().map(|h| h.clone()).unwrap_or_default();
         let wanted =
             |h: &Webhook| for_tenant(h, &n.payload) && matches(h.regex_filter.as_ref(), &n.payload);

@@ -363,8 +363,14 @@ impl Cloud {
                     (AlarmType::Nagios, "hot", &["CRITICAL", "WARNING"])
                 };
                 let severity = severities[s as usize % severities.len()].to_string();
-                let a =
-                    Alarm { kind, name: name.into(), target, severity: Some(severity), id: None };
+                let a = Alarm {
+                    kind,
+                    name: name.into(),
+                    target,
+                    severity: Some(severity),
+                    id: None,
+                    properties: Default::default(),
+                };
                 runner.stage(&[Change::RaiseAlarm { alarm: a.clone() }]).map_err(err)?;
                 self.alarms.insert((kind.as_str().to_string(), format!("{name}@{}", a.target)), a);
             }

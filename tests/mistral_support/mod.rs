@@ -1,12 +1,12 @@
-//! What the Mistral tests share: `causeway serve` as a child process, a tiny HTTP/1.1 client,
-//! the real Mistral's URL (or the decision to skip), and template copies.
+//! What the Mistral tests share: `causeway serve` as a child process (tests/common/serve.rs),
+//! a tiny HTTP/1.1 client, the real Mistral's URL (or the decision to skip), and template
+//! copies.
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub const RAISE: &str = r#"{"changes": [{"op": "raise_alarm", "alarm": {"type": "zabbix", "name": "nic failure", "target": "compute-1"}}]}"#;
@@ -64,68 +64,12 @@ pub fn nic_template(dir: &Path, name: &str, workflow: &str) -> PathBuf {
     templates
 }
 
-/// `causeway serve` on a free port.
-pub struct Serve {
-    pub child: Child,
-    pub port: u16,
-    _stdout: BufReader<std::process::ChildStdout>,
-}
+#[path = "../common/serve.rs"]
+mod serve;
+pub use serve::Serve;
 
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// What the Mistral tests ask of the service.
 impl Serve {
-    pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Serve {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_causeway"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data)
-            .args(args)
-            .env("RUST_LOG", std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in env {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("causeway starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut line = String::new();
-        stdout.read_line(&mut line).expect("first line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
-        Serve { child, port, _stdout: stdout }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    /// `kill -9`, and wait for it.
-    pub fn kill9(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits until the process exits by itself (a test hook aborted it).
-    pub fn wait_exit(mut self, within: Duration) {
-        let deadline = Instant::now() + within;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        panic!("causeway did not exit within {within:?}");
-    }
-
     /// causeway's executions, filtered by a query string.
     pub fn executions(&self, query: &str) -> Vec<Value> {
         let (code, body) = http(

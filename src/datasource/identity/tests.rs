@@ -32,6 +32,7 @@ fn alarm(target: &str) -> Alarm {
         target: target.into(),
         severity: None,
         id: None,
+        properties: BTreeMap::new(),
     }
 }
 
