@@ -51,6 +51,7 @@ mod element;
 mod error;
 mod intern;
 pub mod names;
+mod sharded;
 mod store;
 mod value;
 pub mod values;
