@@ -18,12 +18,16 @@ mod persist;
 mod replay;
 mod result;
 mod why_not;
+mod write;
 
 pub use change::{Change, is_reserved_property};
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
-pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
+pub use replay::{
+    Checkpoint, Replay, ResultDoc, replay, replay_keeping, replay_stream, templates_report,
+};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
+pub use write::write_result;
 
 use crate::action::mistral::{Appearing, Workflows};
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
