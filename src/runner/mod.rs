@@ -33,7 +33,7 @@ use crate::action::mistral::{Appearing, Workflows};
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
 use crate::compile::ir::RuleSet;
 use crate::engine::{Activation, Compiled, Incremental};
-use crate::graph::values::{ValueTables, refresh_vertex};
+use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
 use crate::graph::{
     Category, EdgeKey, Graph, GraphChange, GraphError, Label, NewVertex, Props, Value, VertexId,
     names,
@@ -213,18 +213,21 @@ impl Runner {
         if self.resources.contains_key(&r.id) {
             return Err(bad("resource.id", format!("duplicate resource id {:?}", r.id)));
         }
-        let props =
+        let mut props =
             self.resource_props(Some(&r.id), r.name.as_deref(), r.state.as_deref(), &r.properties)?;
         let vitrage_type = self.graph.intern(&r.kind)?;
         let entity_id = self.graph.intern(&r.id)?;
+        let category = Category::Resource;
+        let normalised =
+            normalised_props(&mut self.graph, &self.tables, category, vitrage_type, &props)?;
+        props.extend(normalised.into_iter().filter(|(_, v)| *v != Value::Null));
         let v = self.graph.add_vertex(NewVertex {
-            category: Category::Resource,
+            category,
             vitrage_type,
             entity_id,
             is_placeholder: false,
             props: Props::from_pairs(props),
         })?;
-        refresh_vertex(&mut self.graph, &self.tables, v)?;
         self.resources.insert(r.id.clone(), v);
         Ok(())
     }

@@ -208,7 +208,7 @@ impl Runner {
                 (key, g.resolve(v.vitrage_type()), id, v.is_placeholder())
             })
             .collect();
-        live.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        live.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         let slots = live.iter().map(|l| l.2.index() as usize + 1).max().unwrap_or(0);
         let mut rank = vec![0u32; slots];
         let mut r = 0u32;
@@ -220,7 +220,7 @@ impl Runner {
         }
         let resources = live.into_iter().filter(|l| !l.3).map(|l| l.2).collect();
         let mut labels: Vec<Label> = g.labels().filter(|&l| l != Label::CAUSES).collect();
-        labels.sort_by_key(|l| JsonText::Str(g.resolve(l.sym())));
+        labels.sort_by_cached_key(|l| JsonText::string(g.resolve(l.sym())));
         let is_resource = |v: VertexId| {
             g.vertex(v).is_some_and(|v| v.category() == Category::Resource && !v.is_deleted())
         };
@@ -266,9 +266,12 @@ pub(crate) fn edge_item(
 
 /// A property value as [`text`] shows it, ordered as its JSON text is: the result's lists are
 /// sorted by JSON text, and this orders them so without writing the text of every item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum JsonText<'a> {
-    Str(&'a str),
+    /// A string serde_json writes as is between quotes.
+    Plain(&'a str),
+    /// The whole JSON text (quotes and escapes) of any other string.
+    Escaped(String),
     Bool(bool),
     Null,
 }
@@ -276,16 +279,24 @@ enum JsonText<'a> {
 impl<'a> JsonText<'a> {
     fn of(graph: &'a Graph, v: Option<Value>) -> JsonText<'a> {
         match v {
-            Some(Value::Str(s)) | Some(Value::Num(s)) => JsonText::Str(graph.resolve(s)),
+            Some(Value::Str(s)) | Some(Value::Num(s)) => JsonText::string(graph.resolve(s)),
             Some(Value::Bool(b)) => JsonText::Bool(b),
             _ => JsonText::Null,
         }
     }
 
+    fn string(s: &'a str) -> JsonText<'a> {
+        if s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+            JsonText::Escaped(serde_json::to_string(s).unwrap_or_default())
+        } else {
+            JsonText::Plain(s)
+        }
+    }
+
     /// Where the text starts: `"`, `f`alse, `n`ull, `t`rue.
-    fn first(self) -> u8 {
+    fn first(&self) -> u8 {
         match self {
-            JsonText::Str(_) => b'"',
+            JsonText::Plain(_) | JsonText::Escaped(_) => b'"',
             JsonText::Bool(false) => b'f',
             JsonText::Null => b'n',
             JsonText::Bool(true) => b't',
@@ -293,22 +304,36 @@ impl<'a> JsonText<'a> {
     }
 }
 
-/// Whether serde_json writes `s` with an escape.
-fn needs_escape(s: &str) -> bool {
-    s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\')
-}
-
 impl Ord for JsonText<'_> {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        let (JsonText::Str(a), JsonText::Str(b)) = (self, other) else {
-            return self.first().cmp(&other.first());
-        };
-        if needs_escape(a) || needs_escape(b) {
-            let text = |s: &str| serde_json::to_string(s).unwrap_or_default();
-            return text(a).cmp(&text(b));
+        use std::cmp::Ordering;
+        match (self, other) {
+            (JsonText::Plain(a), JsonText::Plain(b)) => {
+                // Both texts are the string between quotes; the closing quote ends the
+                // shorter one, and it sorts after a space or `!` only.
+                let n = a.len().min(b.len());
+                match a.as_bytes()[..n].cmp(&b.as_bytes()[..n]) {
+                    Ordering::Equal => match (a.as_bytes().get(n), b.as_bytes().get(n)) {
+                        (None, None) => Ordering::Equal,
+                        (None, Some(&c)) => b'"'.cmp(&c),
+                        (Some(&c), _) => c.cmp(&b'"'),
+                    },
+                    unequal => unequal,
+                }
+            }
+            (
+                JsonText::Plain(_) | JsonText::Escaped(_),
+                JsonText::Plain(_) | JsonText::Escaped(_),
+            ) => {
+                let text = |t: &JsonText<'_>| match t {
+                    JsonText::Plain(s) => format!("\"{s}\""),
+                    JsonText::Escaped(s) => s.clone(),
+                    _ => String::new(),
+                };
+                text(self).cmp(&text(other))
+            }
+            _ => self.first().cmp(&other.first()),
         }
-        // Both texts are the string between quotes; the closing quote ends the shorter one.
-        a.bytes().chain([b'"']).cmp(b.bytes().chain([b'"']))
     }
 }
 
@@ -328,7 +353,7 @@ mod tests {
             ["", "a", "a b", "a!", "a-b", "a\"", "a\\", "a\nb", "a\u{1}", "ab", "é", "a~"];
         let mut values: Vec<(JsonText<'_>, String)> = strings
             .iter()
-            .map(|s| (JsonText::Str(s), serde_json::to_string(s).unwrap_or_default()))
+            .map(|s| (JsonText::string(s), serde_json::to_string(s).unwrap_or_default()))
             .collect();
         values.push((JsonText::Null, "null".into()));
         values.push((JsonText::Bool(true), "true".into()));
