@@ -13,6 +13,7 @@
 //! state by replaying its event log.
 
 mod change;
+mod index;
 mod outcome;
 mod persist;
 mod replay;
@@ -97,7 +98,7 @@ pub struct Runner {
     performed: HashMap<Instance, std::sync::Arc<Resolved>>,
     workflows: Workflows,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
-    resources: BTreeMap<String, VertexId>,
+    resources: index::ResourceIndex,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Live `raise_alarm` instances per causal edge they ask for.
     causes: HashMap<CauseKey, u32>,
@@ -125,7 +126,7 @@ impl Runner {
             performed: HashMap::default(),
             workflows: Workflows::default(),
             action_ids: rustc_hash::FxHashSet::default(),
-            resources: BTreeMap::new(),
+            resources: index::ResourceIndex::default(),
             alarms: BTreeMap::new(),
             causes: HashMap::default(),
             explain: false,
@@ -140,7 +141,7 @@ impl Runner {
 
     /// The live vertex of a resource id.
     pub fn resource(&self, id: &str) -> Option<VertexId> {
-        self.resources.get(id).copied()
+        self.resources.get(&self.graph, id)
     }
 
     /// The vertex of a raised external alarm.
@@ -151,7 +152,7 @@ impl Runner {
     /// Checks that every change of `changes` would apply, in order, to the current state;
     /// the index of the first that would not, and why. Nothing changes.
     pub fn check(&self, changes: &[Change]) -> Result<(), (usize, RunError)> {
-        let resources = |id: &str| self.resources.contains_key(id);
+        let resources = |id: &str| self.resource(id).is_some();
         let edge = |e: &Edge| {
             let (Some(source), Some(target)) = (self.resource(&e.source), self.resource(&e.target))
             else {
@@ -210,7 +211,7 @@ impl Runner {
     }
 
     fn add_resource(&mut self, r: &Resource) -> Result<(), RunError> {
-        if self.resources.contains_key(&r.id) {
+        if self.resource(&r.id).is_some() {
             return Err(bad("resource.id", format!("duplicate resource id {:?}", r.id)));
         }
         let mut props =
@@ -228,7 +229,7 @@ impl Runner {
             is_placeholder: false,
             props: Props::from_pairs(props),
         })?;
-        self.resources.insert(r.id.clone(), v);
+        self.resources.insert(entity_id, v);
         Ok(())
     }
 
@@ -249,7 +250,7 @@ impl Runner {
     fn delete_resource(&mut self, id: &str) -> Result<(), RunError> {
         let v = self
             .resources
-            .remove(id)
+            .remove(&self.graph, id)
             .ok_or_else(|| bad("id", format!("unknown resource {id:?}")))?;
         self.graph.delete_vertex(v)?;
         Ok(())

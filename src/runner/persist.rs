@@ -89,7 +89,7 @@ struct SavedRef<'a> {
     performed: Vec<(&'a Instance, &'a Resolved)>,
     workflows: &'a Workflows,
     action_ids: Vec<&'a str>,
-    resources: &'a BTreeMap<String, VertexId>,
+    resources: super::index::SavingIndex<'a>,
     alarms: &'a BTreeMap<(String, String, String, String), VertexId>,
     causes: Vec<(&'a CauseKey, u32)>,
     explain: bool,
@@ -133,7 +133,7 @@ impl Runner {
             performed,
             workflows: &self.workflows,
             action_ids,
-            resources: &self.resources,
+            resources: super::index::SavingIndex(self.resources.sorted(&self.graph)),
             alarms: &self.alarms,
             causes,
             explain: self.explain,
@@ -176,6 +176,8 @@ impl Runner {
             return invalid("a causal edge count is zero or names a vertex not stored");
         }
         let causes = saved.causes.into_iter().collect();
+        let resources = super::index::ResourceIndex::from_saved(&mut graph, &saved.resources)
+            .map_err(RestoreError::Invalid)?;
         let action_ids: rustc_hash::FxHashSet<_> =
             saved.action_ids.into_iter().map(Arc::<str>::from).collect();
         let tables = ValueTables::builtin()
@@ -190,7 +192,7 @@ impl Runner {
             performed,
             workflows: saved.workflows,
             action_ids,
-            resources: saved.resources,
+            resources,
             alarms: saved.alarms,
             causes,
             explain: saved.explain,
