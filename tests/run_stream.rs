@@ -3,7 +3,9 @@
 //! order, the streamed replay writes byte for byte what the whole-document replay does.
 
 use causeway::check::{Input, Options, SetResult, check_set};
-use causeway::runner::{ResultDoc, replay, replay_stream, templates_report, write_result};
+use causeway::runner::{
+    ResultDoc, replay, replay_stream, replay_text, templates_report, write_result,
+};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
@@ -40,6 +42,11 @@ fn both(templates_dir: &Path, text: &str) -> (String, String) {
     let mut out = Vec::new();
     write_result(&mut out, &runner.expect("a runner"), &streamed, &report).expect("writes");
     assert_eq!(streamed.step_ns.len(), whole.step_ns.len());
+    let (from_text, runner) =
+        replay_text(checked.compiled.rules.clone(), text.as_bytes(), false).expect("reads");
+    let mut again = Vec::new();
+    write_result(&mut again, &runner.expect("a runner"), &from_text, &report).expect("writes");
+    assert_eq!(out, again, "read from a slice, the result is the same");
     (expected, String::from_utf8(out).expect("utf-8"))
 }
 
@@ -113,5 +120,9 @@ fn a_streamed_scenario_fails_as_the_parsed_one_does() {
             (e.place.clone(), message.to_string(), e.step)
         };
         assert_eq!(at(&streamed), at(&parsed), "{text}");
+        let from_text = replay_text(checked.compiled.rules.clone(), text.as_bytes(), false)
+            .err()
+            .unwrap_or_else(|| panic!("{text} reads"));
+        assert_eq!(from_text, parsed, "{text}");
     }
 }

@@ -25,7 +25,8 @@ pub use change::{Change, is_reserved_property};
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
 pub use replay::{
-    Checkpoint, Replay, ResultDoc, replay, replay_keeping, replay_stream, templates_report,
+    Checkpoint, Replay, ResultDoc, replay, replay_keeping, replay_stream, replay_text,
+    templates_report,
 };
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
 pub use write::write_result;

@@ -22,6 +22,9 @@ pub struct Replay {
     pub load_ns: u128,
     /// Nanoseconds of the initial evaluation: staging the topology and evaluating it.
     pub initial_eval_ns: u128,
+    /// Of those, the evaluation that ends the initial topology (all of it, in `startup`
+    /// mode), without staging.
+    pub first_eval_ns: u128,
     /// Nanoseconds of each step, from applying its change to its fixpoint.
     pub step_ns: Vec<u128>,
     /// Lines explaining every effect (`--explain`).
@@ -83,9 +86,26 @@ pub fn replay_stream<R: std::io::Read>(
     reader: R,
     explain: bool,
 ) -> Result<(Replay, Option<Runner>), ScenarioError> {
+    replay_read(rules, explain, |each| crate::scenario::stream(reader, each))
+}
+
+/// [`replay_stream`] of a scenario's text already in memory.
+pub fn replay_text(
+    rules: RuleSet,
+    text: &[u8],
+    explain: bool,
+) -> Result<(Replay, Option<Runner>), ScenarioError> {
+    replay_read(rules, explain, |each| crate::scenario::stream_slice(text, each))
+}
+
+fn replay_read(
+    rules: RuleSet,
+    explain: bool,
+    read: impl FnOnce(&mut dyn FnMut(Streamed)) -> Result<Vec<Step>, ScenarioError>,
+) -> Result<(Replay, Option<Runner>), ScenarioError> {
     let started = Instant::now();
     let mut r = Replayer::new(rules, explain);
-    let steps = crate::scenario::stream(reader, &mut |s| r.initial(s))?;
+    let steps = read(&mut |s| r.initial(s))?;
     r.finish_initial();
     r.replay.load_ns = started.elapsed().as_nanos().saturating_sub(r.replay.initial_eval_ns);
     r.steps(&steps);
@@ -112,6 +132,7 @@ impl Replayer {
             error: None,
             load_ns: 0,
             initial_eval_ns: 0,
+            first_eval_ns: 0,
             step_ns: Vec::new(),
             explanations: Vec::new(),
             warnings: Vec::new(),
@@ -166,7 +187,8 @@ impl Replayer {
         let Some(runner) = self.running() else { return };
         let t = Instant::now();
         let outcome = runner.evaluate();
-        self.replay.initial_eval_ns += t.elapsed().as_nanos();
+        self.replay.first_eval_ns = t.elapsed().as_nanos();
+        self.replay.initial_eval_ns += self.replay.first_eval_ns;
         match outcome {
             Ok(o) => {
                 self.pending.push(o);
