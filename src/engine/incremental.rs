@@ -12,8 +12,8 @@
 use super::compiled::Compiled;
 use super::eval::{Binding, anchored};
 use crate::compile::ir::{End, RelationId, Var};
-use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::graph::{EdgeKey, Graph, GraphChange, Label, ShardedMap, VertexId};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 
@@ -38,11 +38,12 @@ pub struct Delta {
 /// The incremental evaluator's state: the current activations and relation memberships.
 #[derive(Debug, Default)]
 pub struct Incremental {
-    active: HashSet<Activation>,
+    /// The live activations (a map to nothing: a sharded set).
+    active: ShardedMap<Activation, ()>,
     /// Activations by (rule, vertex) for every vertex they bind. A vertex is in few
     /// activations of one rule (a host in one per instance), so a `Vec` searched linearly
     /// costs less than a set per entry: one allocation per key, none per activation.
-    by_vertex: HashMap<(u32, VertexId), Vec<Activation>>,
+    by_vertex: ShardedMap<(u32, VertexId), Vec<Activation>>,
     /// Relation memberships per vertex.
     membership: Membership,
     /// Rules and variables per relation; rules and negations per label.
@@ -96,7 +97,7 @@ impl Incremental {
 
     /// The current activations, sorted.
     pub fn activations(&self) -> BTreeSet<Activation> {
-        self.active.iter().cloned().collect()
+        self.active.keys().cloned().collect()
     }
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
@@ -238,13 +239,13 @@ impl Incremental {
                 regions.push((r, Var(0), v));
             }
         }
-        for a in self.active.iter().filter(|a| a.rule as usize == r) {
+        for a in self.active.keys().filter(|a| a.rule as usize == r) {
             regions.push((r, Var(0), a.binding[0]));
         }
     }
 
     fn insert(&mut self, a: Activation) -> bool {
-        if !self.active.insert(a.clone()) {
+        if self.active.insert(a.clone(), ()).is_some() {
             return false;
         }
         for v in a.binding.iter() {
@@ -254,7 +255,7 @@ impl Incremental {
     }
 
     fn remove(&mut self, a: &Activation) -> bool {
-        if !self.active.remove(a) {
+        if self.active.remove(a).is_none() {
             return false;
         }
         for v in a.binding.iter() {
@@ -276,7 +277,7 @@ impl Incremental {
 /// it is read back with [`Incremental::restore`].
 impl Serialize for Incremental {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut active: Vec<&Activation> = self.active.iter().collect();
+        let mut active: Vec<&Activation> = self.active.keys().collect();
         active.sort_unstable();
         Saved { active, membership: &self.membership }.serialize(s)
     }

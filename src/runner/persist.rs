@@ -25,7 +25,6 @@ use crate::engine::{Compiled, Incremental, SavedIncremental};
 use crate::graph::values::ValueTables;
 use crate::graph::{Graph, SavedGraph, VertexId};
 use crate::persist::{self, DecodeError, Format};
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -163,7 +162,7 @@ impl Runner {
         saved.tracker.check().map_err(|e| RestoreError::Invalid(format!("tracker: {e}")))?;
         let stored = |v: &VertexId| graph.vertex(*v).is_some();
         let invalid = |what: &str| Err(RestoreError::Invalid(what.to_string()));
-        let performed: HashMap<Instance, Arc<Resolved>> =
+        let performed: crate::graph::ShardedMap<Instance, Arc<Resolved>> =
             saved.performed.into_iter().map(|(i, r)| (i, Arc::new(r))).collect();
         let tracker = saved.tracker;
         if performed.len() != tracker.len() || !performed.keys().all(|i| tracker.contains(i)) {
