@@ -480,6 +480,9 @@ fn print_text(inputs: &[Input], result: &SetResult) {
     }
 }
 
+/// Scenarios up to this size are read whole before parsing (a 10k-resource one is ~2 MB).
+const READ_WHOLE_BYTES: u64 = 16 << 20;
+
 fn run_scenario(
     templates: &Path,
     scenario: &Path,
@@ -498,29 +501,39 @@ fn run_scenario(
     let inputs: Vec<Input> = files.iter().map(|f| read_one(f)).collect::<Result<_, _>>()?;
     let options = Options { def_templates: inputs.clone(), ..Options::default() };
     let checked = check::check_set(&inputs, &options);
-    let text =
-        std::fs::read_to_string(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
-    let parsed =
-        causeway::scenario::parse(&text).map_err(|e| format!("{}: {e}", scenario.display()))?;
-    let load_ns = started.elapsed().as_nanos();
-    let (replay, runner) =
-        causeway::runner::replay_keeping(checked.compiled.rules.clone(), &parsed, explain);
+    let templates_ns = started.elapsed().as_nanos();
+    // The scenario is read as a stream and the result written as one: a million-resource
+    // run holds the graph, not the scenario's text or the result's. A small scenario is read
+    // whole first, which parses faster.
+    let file = std::fs::File::open(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let small = file.metadata().is_ok_and(|m| m.len() <= READ_WHOLE_BYTES);
+    let rules = checked.compiled.rules.clone();
+    let replayed = if small {
+        let text = std::fs::read(scenario).map_err(|e| format!("{}: {e}", scenario.display()))?;
+        causeway::runner::replay_text(rules, &text, explain)
+    } else {
+        causeway::runner::replay_stream(rules, file, explain)
+    };
+    let (replay, runner) = replayed.map_err(|e| format!("{}: {e}", scenario.display()))?;
+    let load_ns = templates_ns + replay.load_ns;
     if let (Some((scenario_id, target)), Some(runner)) = (&why_not, &runner) {
         for line in runner.why_not(scenario_id, target)? {
             eprintln!("why not: {line}");
         }
     }
-    let doc = causeway::runner::ResultDoc {
-        state: &replay.state,
-        checkpoints: &replay.checkpoints,
-        templates: causeway::runner::templates_report(&inputs, &checked),
-    };
-    let json = serde_json::to_string_pretty(&doc).map_err(|e| e.to_string())?;
+    let templates_json = causeway::runner::templates_report(&inputs, &checked);
     match out {
         Some(path) => {
-            std::fs::write(path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?
+            let file =
+                std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            write_result(std::io::BufWriter::new(file), runner.as_ref(), &replay, &templates_json)
+                .map_err(|e| format!("{}: {e}", path.display()))?;
         }
-        None => write_out(&(json + "\n")),
+        // A closed pipe (`| head`) is not an error worth reporting.
+        None => {
+            let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+            let _ = write_result(stdout, runner.as_ref(), &replay, &templates_json);
+        }
     }
     for w in &replay.warnings {
         eprintln!("warning: {w}");
@@ -534,6 +547,7 @@ fn run_scenario(
         let value = serde_json::json!({
             "load_ns": load_ns as u64,
             "initial_eval_ns": replay.initial_eval_ns as u64,
+            "first_eval_ns": replay.first_eval_ns as u64,
             "step_ns": replay.step_ns.iter().map(|n| *n as u64).collect::<Vec<_>>(),
             "peak_rss_bytes": peak_rss_bytes(),
         });
@@ -546,6 +560,29 @@ fn run_scenario(
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// Writes RESULT.json and its final newline; the resources and edges stream from the runner
+/// when there is one (there is none only when the rules could not be loaded).
+fn write_result(
+    mut w: impl std::io::Write,
+    runner: Option<&causeway::runner::Runner>,
+    replay: &causeway::runner::Replay,
+    templates: &serde_json::Value,
+) -> Result<(), String> {
+    let written = match runner {
+        Some(runner) => causeway::runner::write_result(&mut w, runner, replay, templates),
+        None => {
+            let doc = causeway::runner::ResultDoc {
+                state: &replay.state,
+                checkpoints: &replay.checkpoints,
+                templates: templates.clone(),
+            };
+            serde_json::to_writer_pretty(&mut w, &doc)
+        }
+    };
+    written.map_err(|e| e.to_string())?;
+    w.write_all(b"\n").and_then(|()| w.flush()).map_err(|e| e.to_string())
 }
 
 /// Peak resident memory of this process (Linux `VmHWM`), 0 where unknown.

@@ -334,6 +334,234 @@ fn list<T: for<'de> Deserialize<'de>>(
         .collect()
 }
 
+/// What [`stream`] hands its consumer, in the order a runner must see it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Streamed {
+    /// How the initial topology is evaluated: once, before any change.
+    Initial(Initial),
+    /// One element of the initial topology: every resource, then every edge, then every
+    /// alarm, as [`Scenario::initial_changes`] orders them.
+    Change(Change),
+}
+
+/// The top-level keys [`stream`] reads, in the order a runner needs them.
+const KEYS: [&str; 5] = ["initial", "resources", "edges", "alarms", "steps"];
+
+/// Reads a scenario from `reader` without holding its text or its topology: each initial
+/// element goes to `each` as soon as it is read, and only the steps are kept and returned.
+///
+/// A file in the documented key order (`initial`, `resources`, `edges`, `alarms`, `steps`)
+/// streams whole; a list that comes before one it depends on (edges before resources, any
+/// list before `initial`) is held until that one is read. The errors are those [`parse`]
+/// gives for the same object: a syntax error anywhere first, then the first bad item in the
+/// order above; after a bad item nothing more goes to `each`. (A top-level array, which
+/// [`parse`] reads as the keys in order, is refused.)
+pub fn stream<R: std::io::Read>(
+    reader: R,
+    each: &mut dyn FnMut(Streamed),
+) -> Result<Vec<Step>, ScenarioError> {
+    stream_from(serde_json::Deserializer::from_reader(std::io::BufReader::new(reader)), each)
+}
+
+/// [`stream`] over text already in memory, for scenarios small enough to read whole:
+/// serde_json reads a reader a byte at a time, a slice several times faster.
+pub fn stream_slice(
+    text: &[u8],
+    each: &mut dyn FnMut(Streamed),
+) -> Result<Vec<Step>, ScenarioError> {
+    stream_from(serde_json::Deserializer::from_slice(text), each)
+}
+
+fn stream_from<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    each: &mut dyn FnMut(Streamed),
+) -> Result<Vec<Step>, ScenarioError> {
+    use serde::de::Deserializer as _;
+    let mut s = Streamer {
+        each,
+        initial: None,
+        announced: false,
+        done: [false; 3],
+        held: Default::default(),
+        steps: Vec::new(),
+        errors: Default::default(),
+    };
+    let read = de.deserialize_struct("Top", &KEYS, &mut s).and_then(|()| de.end());
+    if let Err(e) = read {
+        return Err(ScenarioError { place: "scenario".into(), message: e.to_string(), step: None });
+    }
+    if let Some(e) = std::mem::take(&mut s.errors).into_iter().flatten().next() {
+        return Err(e);
+    }
+    s.announce(s.initial.unwrap_or_default());
+    for k in 0..3 {
+        s.flush(k);
+    }
+    Ok(s.steps)
+}
+
+/// The state of [`stream`]: the mode once known, which lists are read, what is held back.
+struct Streamer<'f> {
+    each: &'f mut dyn FnMut(Streamed),
+    initial: Option<Initial>,
+    announced: bool,
+    /// Whether `resources`, `edges`, `alarms` have been read.
+    done: [bool; 3],
+    /// Elements read before the lists they depend on.
+    held: [Vec<Change>; 3],
+    steps: Vec<Step>,
+    /// The first bad item under each of [`KEYS`].
+    errors: [Option<ScenarioError>; 5],
+}
+
+impl Streamer<'_> {
+    fn failed(&self) -> bool {
+        self.errors.iter().any(Option::is_some)
+    }
+
+    fn announce(&mut self, mode: Initial) {
+        if !std::mem::replace(&mut self.announced, true) {
+            (self.each)(Streamed::Initial(mode));
+        }
+    }
+
+    /// Whether list `k` (of resources, edges, alarms) can go straight to the consumer: the
+    /// mode is known and every list before it has been read and handed on.
+    fn can_stream(&self, k: usize) -> bool {
+        self.initial.is_some() && (0..k).all(|j| self.done[j] && self.held[j].is_empty())
+    }
+
+    fn flush(&mut self, k: usize) {
+        for c in std::mem::take(&mut self.held[k]) {
+            (self.each)(Streamed::Change(c));
+        }
+    }
+
+    /// Hands on the lists that were held and no longer wait for anything.
+    fn release(&mut self) {
+        for k in 0..3 {
+            if let Some(mode) = self.initial
+                && self.done[k]
+                && !self.failed()
+                && self.can_stream(k)
+            {
+                self.announce(mode);
+                self.flush(k);
+            }
+        }
+    }
+
+    /// Item `i` under key `k` of [`KEYS`] (not `initial`).
+    fn item(&mut self, k: usize, item: &RawValue, i: usize) {
+        // Only the first bad item of a key counts; later keys are still read, since the
+        // first bad item in document order may come after one already found.
+        if self.errors[k].is_some() {
+            return;
+        }
+        let place = format!("{}[{i}]", KEYS[k]);
+        let change = match k {
+            1 => one(item, &place, None).map(|resource| Change::AddResource { resource }),
+            2 => one(item, &place, None).map(|e: Edge| Change::AddEdge {
+                source: e.source,
+                target: e.target,
+                relationship_type: e.relationship_type,
+            }),
+            3 => one(item, &place, None).map(|alarm| Change::RaiseAlarm { alarm }),
+            _ => match one(item, &place, Some(i)) {
+                Ok(step) => {
+                    self.steps.push(step);
+                    return;
+                }
+                Err(e) => Err(e),
+            },
+        };
+        match (change, self.initial) {
+            (Err(e), _) => self.errors[k] = Some(e),
+            (Ok(_), _) if self.failed() => {}
+            (Ok(c), Some(mode)) if self.can_stream(k - 1) => {
+                self.announce(mode);
+                (self.each)(Streamed::Change(c));
+            }
+            (Ok(c), _) => self.held[k - 1].push(c),
+        }
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for &mut Streamer<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("struct Top")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = [false; 5];
+        while let Some(key) = map.next_key::<String>()? {
+            let Some(k) = KEYS.iter().position(|n| *n == key) else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            };
+            if std::mem::replace(&mut seen[k], true) {
+                return Err(serde::de::Error::duplicate_field(KEYS[k]));
+            }
+            if k == 0 {
+                let v: Option<Box<RawValue>> = map.next_value()?;
+                match v.map(|v| one::<Initial>(&v, "initial", None)) {
+                    None => self.initial = Some(Initial::Startup),
+                    Some(Ok(mode)) => self.initial = Some(mode),
+                    Some(Err(e)) => self.errors[0] = Some(e),
+                }
+            } else {
+                map.next_value_seed(Items { s: &mut *self, k })?;
+                if k < 4 {
+                    self.done[k - 1] = true;
+                }
+            }
+            self.release();
+        }
+        Ok(())
+    }
+}
+
+/// The list under key `k` of [`KEYS`], read item by item.
+struct Items<'s, 'f> {
+    s: &'s mut Streamer<'f>,
+    k: usize,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a sequence")
+    }
+
+    fn visit_none<E>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut i = 0;
+        while let Some(item) = seq.next_element::<Box<RawValue>>()? {
+            self.s.item(self.k, &item, i);
+            i += 1;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

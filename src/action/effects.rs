@@ -6,7 +6,7 @@
 
 use super::resolve::{Resolved, ResolvedKind};
 use super::tracker::Decision;
-use crate::graph::values::{ValueTables, refresh_vertex};
+use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
 use crate::graph::{
     Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Value, VertexId, names,
 };
@@ -195,6 +195,9 @@ pub fn add_alarm(
         props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));
     }
     props.extend_from_slice(a.extra);
+    // Normalised before the vertex exists, so adding it records no update.
+    let normalised = normalised_props(graph, tables, Category::Alarm, vitrage_type, &props)?;
+    props.extend(normalised.into_iter().filter(|(_, v)| *v != Value::Null));
     let alarm = graph.add_vertex(NewVertex {
         category: Category::Alarm,
         vitrage_type,
@@ -202,7 +205,6 @@ pub fn add_alarm(
         is_placeholder: false,
         props: Props::from_pairs(props),
     })?;
-    refresh_vertex(graph, tables, alarm)?;
     graph.add_edge(EdgeKey { source: alarm, target: a.target, label: Label::ON })?;
     Ok(alarm)
 }

@@ -12,8 +12,8 @@
 //! `POST /v2/executions` with it returns the execution already started.
 
 use super::ActionId;
+use crate::graph::ShardedMap;
 use crate::graph::VertexId;
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use std::sync::Arc;
@@ -76,12 +76,10 @@ pub struct MistralRequest {
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflows {
     /// Supports of each live activation: (action, sorted trigger vertices).
-    #[serde(with = "crate::persist::sorted_map")]
-    live: HashMap<(ActionId, Arc<[VertexId]>), u32>,
+    live: ShardedMap<(ActionId, Arc<[VertexId]>), u32>,
     /// Appearances so far per (action, external identities). It keeps one entry per distinct
     /// activation ever seen: that is what makes the next count right after a restart.
-    #[serde(with = "crate::persist::sorted_map")]
-    appearances: HashMap<(ActionId, Vec<String>), u32>,
+    appearances: ShardedMap<(ActionId, Vec<String>), u32>,
 }
 
 /// What a new request is made of, computed only when an activation really appears.

@@ -12,8 +12,8 @@
 //! once and removed with its last activation.
 
 use super::resolve::{Resolved, ResolvedKind};
+use crate::graph::ShardedMap;
 use crate::graph::VertexId;
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -59,10 +59,8 @@ pub enum Decision {
 /// (ties go to the lowest, so they must survive a restart), the supports and the counter.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Tracker {
-    #[serde(with = "crate::persist::sorted_map")]
-    groups: HashMap<GroupKey, Vec<Row>>,
-    #[serde(with = "crate::persist::sorted_map")]
-    support: HashMap<Instance, u32>,
+    groups: ShardedMap<GroupKey, Vec<Row>>,
+    support: ShardedMap<Instance, u32>,
     seq: u64,
 }
 
@@ -157,7 +155,7 @@ impl Tracker {
     /// supported instance in exactly one row, and no sequence number above the counter.
     pub fn check(&self) -> Result<(), String> {
         let mut rows = std::collections::HashSet::new();
-        for (key, group) in &self.groups {
+        for (key, group) in self.groups.iter() {
             if group.is_empty() {
                 return Err("an empty group".into());
             }

@@ -12,8 +12,8 @@
 use super::compiled::Compiled;
 use super::eval::{Binding, anchored};
 use crate::compile::ir::{End, RelationId, Var};
-use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use crate::graph::{EdgeKey, Graph, GraphChange, Label, ShardedMap, VertexId};
+use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 
@@ -38,9 +38,12 @@ pub struct Delta {
 /// The incremental evaluator's state: the current activations and relation memberships.
 #[derive(Debug, Default)]
 pub struct Incremental {
-    active: HashSet<Activation>,
-    /// Activations by (rule, vertex) for every vertex they bind.
-    by_vertex: HashMap<(u32, VertexId), HashSet<Activation>>,
+    /// The live activations (a map to nothing: a sharded set).
+    active: ShardedMap<Activation, ()>,
+    /// Activations by (rule, vertex) for every vertex they bind. A vertex is in few
+    /// activations of one rule (a host in one per instance), so a `Vec` searched linearly
+    /// costs less than a set per entry: one allocation per key, none per activation.
+    by_vertex: ShardedMap<(u32, VertexId), Vec<Activation>>,
     /// Relation memberships per vertex.
     membership: Membership,
     /// Rules and variables per relation; rules and negations per label.
@@ -94,23 +97,18 @@ impl Incremental {
 
     /// The current activations, sorted.
     pub fn activations(&self) -> BTreeSet<Activation> {
-        self.active.iter().cloned().collect()
+        self.active.keys().cloned().collect()
     }
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
         let mut regions: Vec<(usize, Var, VertexId)> = Vec::new();
-        let mut touched: BTreeSet<VertexId> = BTreeSet::new();
+        let mut touched: Vec<VertexId> = Vec::new();
         for change in changes {
             match change {
-                GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => {
-                    touched.insert(*v);
-                }
-                GraphChange::VertexUpdated { id, .. } => {
-                    touched.insert(*id);
-                }
-                GraphChange::VertexRemoved { id, .. } => {
-                    touched.insert(*id);
+                GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),
+                GraphChange::VertexUpdated { id, .. } | GraphChange::VertexRemoved { id, .. } => {
+                    touched.push(*id)
                 }
                 GraphChange::EdgeAdded(k)
                 | GraphChange::EdgeDeleted(k)
@@ -119,15 +117,20 @@ impl Incremental {
                 }
             }
         }
+        touched.sort_unstable();
+        touched.dedup();
+        let mut now: Vec<RelationId> = Vec::new();
         for v in touched {
-            let now: Vec<RelationId> = (0..c.relation_count())
-                .map(|r| RelationId(r as u32))
-                .filter(|&r| c.member(r, graph, v))
-                .collect();
-            let before = self.membership.get(v);
-            if now == before {
+            now.clear();
+            now.extend(
+                (0..c.relation_count())
+                    .map(|r| RelationId(r as u32))
+                    .filter(|&r| c.member(r, graph, v)),
+            );
+            if self.membership.is(v, &now) {
                 continue;
             }
+            let before = self.membership.get(v);
             let changed =
                 now.iter().chain(before.iter()).filter(|r| now.contains(r) != before.contains(r));
             for rel in changed {
@@ -160,21 +163,25 @@ impl Incremental {
         let mut disappeared: BTreeSet<Activation> = BTreeSet::new();
         regions.sort_unstable();
         regions.dedup();
+        let mut stale: Vec<Activation> = Vec::new();
         for (r, var, v) in regions {
-            let fresh: HashSet<Activation> = anchored(c, r, var, v, graph)
+            // Sorted, not hashed: a region holds a handful of bindings, often none.
+            let mut fresh: Vec<Activation> = anchored(c, r, var, v, graph)
                 .into_iter()
                 .map(|binding| Activation { rule: r as u32, binding })
                 .collect();
-            let stale: Vec<Activation> = self
-                .by_vertex
-                .get(&(r as u32, v))
-                .into_iter()
-                .flatten()
-                .filter(|a| a.binding[var.0 as usize] == v)
-                .cloned()
-                .collect();
-            for a in stale {
-                if !fresh.contains(&a) && self.remove(&a) && !appeared.remove(&a) {
+            fresh.sort_unstable();
+            stale.clear();
+            stale.extend(
+                self.by_vertex
+                    .get(&(r as u32, v))
+                    .into_iter()
+                    .flatten()
+                    .filter(|a| a.binding[var.0 as usize] == v && fresh.binary_search(a).is_err())
+                    .cloned(),
+            );
+            for a in stale.drain(..) {
+                if self.remove(&a) && !appeared.remove(&a) {
                     disappeared.insert(a);
                 }
             }
@@ -232,28 +239,30 @@ impl Incremental {
                 regions.push((r, Var(0), v));
             }
         }
-        for a in self.active.iter().filter(|a| a.rule as usize == r) {
+        for a in self.active.keys().filter(|a| a.rule as usize == r) {
             regions.push((r, Var(0), a.binding[0]));
         }
     }
 
     fn insert(&mut self, a: Activation) -> bool {
-        if !self.active.insert(a.clone()) {
+        if self.active.insert(a.clone(), ()).is_some() {
             return false;
         }
         for v in a.binding.iter() {
-            self.by_vertex.entry((a.rule, *v)).or_default().insert(a.clone());
+            self.by_vertex.entry((a.rule, *v)).or_default().push(a.clone());
         }
         true
     }
 
     fn remove(&mut self, a: &Activation) -> bool {
-        if !self.active.remove(a) {
+        if self.active.remove(a).is_none() {
             return false;
         }
         for v in a.binding.iter() {
             if let Some(set) = self.by_vertex.get_mut(&(a.rule, *v)) {
-                set.remove(a);
+                if let Some(i) = set.iter().position(|x| x == a) {
+                    set.swap_remove(i);
+                }
                 if set.is_empty() {
                     self.by_vertex.remove(&(a.rule, *v));
                 }
@@ -268,7 +277,7 @@ impl Incremental {
 /// it is read back with [`Incremental::restore`].
 impl Serialize for Incremental {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut active: Vec<&Activation> = self.active.iter().collect();
+        let mut active: Vec<&Activation> = self.active.keys().collect();
         active.sort_unstable();
         Saved { active, membership: &self.membership }.serialize(s)
     }
@@ -345,6 +354,22 @@ struct Membership {
 impl Membership {
     fn new(relations: usize) -> Membership {
         Membership { words: relations.div_ceil(64).max(1), bits: Vec::new() }
+    }
+
+    /// Whether `v`'s memberships are exactly `relations` (sorted), without building a list.
+    fn is(&self, v: VertexId, relations: &[RelationId]) -> bool {
+        let start = v.index() as usize * self.words;
+        let Some(words) = self.bits.get(start..start + self.words) else {
+            return relations.is_empty();
+        };
+        let mut want = [0u64; 4];
+        if self.words > want.len() {
+            return self.get(v) == relations;
+        }
+        for r in relations {
+            want[r.0 as usize / 64] |= 1 << (r.0 % 64);
+        }
+        words == &want[..self.words]
     }
 
     fn get(&self, v: VertexId) -> Vec<RelationId> {

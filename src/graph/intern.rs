@@ -4,7 +4,7 @@
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
 
-use hashbrown::HashTable;
+use super::sharded::ShardedTable;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::GraphError;
@@ -36,12 +36,13 @@ impl fmt::Debug for Sym {
 /// little as possible per string: the text lives in a single `String` (no allocation per
 /// string), each symbol is a `(start, len)` span into it, and the lookup table holds only the
 /// 4-byte symbols, comparing candidates through their spans. A `HashMap<String, Sym>` would
-/// cost about five times as much.
+/// cost about five times as much. The table is sharded ([`ShardedTable`]) so that interning
+/// a new alarm id never pauses to rehash every string.
 #[derive(Debug)]
 pub struct Interner {
     text: String,
     spans: Vec<(u32, u32)>,
-    table: HashTable<Sym>,
+    table: ShardedTable<Sym>,
     hasher: RandomState,
 }
 
@@ -55,7 +56,7 @@ impl Interner {
         let mut interner = Interner {
             text: String::new(),
             spans: Vec::new(),
-            table: HashTable::new(),
+            table: ShardedTable::new(),
             hasher: RandomState::new(),
         };
         for name in seed {
@@ -130,7 +131,7 @@ impl<'de> Deserialize<'de> for Interner {
         let mut interner = Interner {
             text,
             spans: Vec::with_capacity(lens.len()),
-            table: HashTable::with_capacity(lens.len()),
+            table: ShardedTable::with_capacity(lens.len()),
             hasher: RandomState::new(),
         };
         let mut start = 0u32;

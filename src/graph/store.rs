@@ -3,11 +3,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, RandomState};
 
-use hashbrown::HashTable;
-
 use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
+use super::sharded::ShardedTable;
 use super::{
     Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
 };
@@ -28,8 +27,9 @@ pub struct Graph {
     /// Freed slots, reused before the storage grows.
     free: Vec<VertexId>,
     /// The newest vertex of each `(vitrage_type, entity_id)`, live or soft-deleted. The table
-    /// holds only ids (4 bytes an entry) and compares keys through vertex storage.
-    by_key: HashTable<VertexId>,
+    /// holds only ids (4 bytes an entry) and compares keys through vertex storage; it is
+    /// sharded, so adding a vertex never rehashes all of them.
+    by_key: ShardedTable<VertexId>,
     key_hasher: RandomState,
     /// Live vertices (placeholders included) by `vitrage_type`.
     by_type: BTreeMap<Sym, BTreeSet<VertexId>>,
@@ -53,7 +53,7 @@ impl Graph {
             interner: Interner::with_seed(names::SEED),
             slots: Vec::new(),
             free: Vec::new(),
-            by_key: HashTable::new(),
+            by_key: ShardedTable::new(),
             key_hasher: RandomState::new(),
             by_type: BTreeMap::new(),
             by_label: BTreeMap::new(),
@@ -227,9 +227,7 @@ impl Graph {
         }
         // The key may already find a newer vertex, whose entry must stay.
         let hash = self.key_hasher.hash_one((vitrage_type, entity_id));
-        if let Ok(entry) = self.by_key.find_entry(hash, |&v| v == id) {
-            entry.remove();
-        }
+        self.by_key.remove(hash, |&v| v == id);
         self.slots[id.0 as usize] = None;
         self.free.push(id);
         self.changes.push(GraphChange::VertexRemoved { id, vitrage_type, entity_id });

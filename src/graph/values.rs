@@ -8,11 +8,14 @@
 //! The tables ship in `data/datasource_values/`, one file per type in Vitrage's
 //! `datasources_values` format, and are compiled into the binary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap as HashMap;
 
 use serde::Deserialize;
 
-use super::{Category, Graph, GraphError, Props, Value, VertexId, names};
+use super::{Category, Graph, GraphError, Props, Sym, Value, VertexId, names};
 
 /// The shipped tables: file stem (the `vitrage_type`) and YAML text.
 const BUILTIN: &[(&str, &str)] = &[
@@ -102,8 +105,17 @@ impl ValueTable {
     /// A missing value, and any value not in the table, is `N/A` with priority 0, as Vitrage's
     /// implicit `None` entry gives.
     pub fn lookup(&self, raw: Option<&str>) -> (&str, u32) {
-        raw.and_then(|raw| self.entries.get(&raw.to_uppercase()))
+        raw.and_then(|raw| self.entries.get(&*upper(raw)))
             .map_or((NOT_AVAILABLE, 0), |(operational, priority)| (operational, *priority))
+    }
+}
+
+/// `raw` upper-cased, copied only when that changes it (states usually come upper-case).
+fn upper(raw: &str) -> Cow<'_, str> {
+    if raw.bytes().all(|b| b.is_ascii() && !b.is_ascii_lowercase()) {
+        Cow::Borrowed(raw)
+    } else {
+        Cow::Owned(raw.to_uppercase())
     }
 }
 
@@ -111,7 +123,7 @@ impl ValueTable {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Normalised<'a> {
     /// The winning raw value, upper-cased; `None` when there was no value.
-    pub aggregated: Option<String>,
+    pub aggregated: Option<Cow<'a, str>>,
     /// Its operational value.
     pub operational: &'a str,
     /// Its priority.
@@ -175,16 +187,16 @@ impl ValueTables {
 
     /// A resource's aggregated and operational state from its `state` and `vitrage_state`:
     /// `vitrage_state` wins only with a strictly higher priority.
-    pub fn resource_state(
-        &self,
+    pub fn resource_state<'a>(
+        &'a self,
         vitrage_type: &str,
-        state: Option<&str>,
-        vitrage_state: Option<&str>,
-    ) -> Normalised<'_> {
+        state: Option<&'a str>,
+        vitrage_state: Option<&'a str>,
+    ) -> Normalised<'a> {
         let table = self.table_or_default(vitrage_type);
-        let normalise = |raw: Option<&str>| {
+        let normalise = |raw: Option<&'a str>| {
             let (operational, priority) = table.lookup(raw);
-            Normalised { aggregated: raw.map(str::to_uppercase), operational, priority }
+            Normalised { aggregated: raw.map(upper), operational, priority }
         };
         let from_state = normalise(state);
         let from_vitrage = normalise(vitrage_state);
@@ -192,9 +204,13 @@ impl ValueTables {
     }
 
     /// An alarm's aggregated and operational severity from its `severity`.
-    pub fn alarm_severity(&self, vitrage_type: &str, severity: Option<&str>) -> Normalised<'_> {
+    pub fn alarm_severity<'a>(
+        &'a self,
+        vitrage_type: &str,
+        severity: Option<&'a str>,
+    ) -> Normalised<'a> {
         let (operational, priority) = self.table_or_default(vitrage_type).lookup(severity);
-        Normalised { aggregated: severity.map(str::to_uppercase), operational, priority }
+        Normalised { aggregated: severity.map(upper), operational, priority }
     }
 
     /// The action tracker's score of `set_state` with `state` on a target of `target_type`:
@@ -222,25 +238,59 @@ pub fn refresh_vertex(
     id: VertexId,
 ) -> Result<bool, GraphError> {
     let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
-    let text = |key| vertex.get_str(key).map(|sym| graph.resolve(sym));
-    let vitrage_type = graph.resolve(vertex.vitrage_type());
-    let (normalised, keys) = match vertex.category() {
+    let (category, vitrage_type) = (vertex.category(), vertex.vitrage_type());
+    // The raw values normalisation reads, copied so the graph can be borrowed mutably.
+    let keys = [names::STATE, names::VITRAGE_STATE, names::SEVERITY];
+    let values = keys.map(|k| vertex.get(k));
+    let get = move |key| keys.iter().position(|&k| k == key).and_then(|i| values[i]);
+    let [aggregated, operational] = normalise(graph, tables, category, vitrage_type, get)?;
+    graph.update_vertex(id, Props::from_pairs([aggregated, operational]))
+}
+
+/// The `vitrage_aggregated_*` and `vitrage_operational_*` properties of a vertex of
+/// `category` and `vitrage_type` whose properties `get` reads, as [`refresh_vertex`] sets
+/// them: what a new vertex is given up front, so adding it records no update (and frees no
+/// property list, which at a million vertices is a million small frees at once).
+pub fn normalised_props(
+    graph: &mut Graph,
+    tables: &ValueTables,
+    category: Category,
+    vitrage_type: Sym,
+    props: &[(Sym, Value)],
+) -> Result<[(Sym, Value); 2], GraphError> {
+    let get = |key| props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v);
+    normalise(graph, tables, category, vitrage_type, get)
+}
+
+fn normalise(
+    graph: &mut Graph,
+    tables: &ValueTables,
+    category: Category,
+    vitrage_type: Sym,
+    get: impl Fn(Sym) -> Option<Value>,
+) -> Result<[(Sym, Value); 2], GraphError> {
+    let text = |key| get(key).and_then(Value::as_str).map(|sym| graph.resolve(sym));
+    let ty = graph.resolve(vitrage_type);
+    let (normalised, keys) = match category {
         Category::Resource => (
-            tables.resource_state(vitrage_type, text(names::STATE), text(names::VITRAGE_STATE)),
+            tables.resource_state(ty, text(names::STATE), text(names::VITRAGE_STATE)),
             (names::VITRAGE_AGGREGATED_STATE, names::VITRAGE_OPERATIONAL_STATE),
         ),
         Category::Alarm => (
-            tables.alarm_severity(vitrage_type, text(names::SEVERITY)),
+            tables.alarm_severity(ty, text(names::SEVERITY)),
             (names::VITRAGE_AGGREGATED_SEVERITY, names::VITRAGE_OPERATIONAL_SEVERITY),
         ),
     };
-    let operational = normalised.operational.to_owned();
-    let aggregated = match normalised.aggregated {
-        Some(aggregated) => graph.str_value(&aggregated)?,
-        None => Value::Null,
+    // The aggregated value is usually a string the graph already holds (the raw state
+    // itself, upper-case): found without copying it out of the borrowed graph.
+    let known = |s: &str| graph.interner().get(s).map(Value::Str).ok_or_else(|| s.to_owned());
+    let aggregated = normalised.aggregated.as_deref().map_or(Ok(Value::Null), known);
+    let operational = known(normalised.operational);
+    let mut value = |known: Result<Value, String>| match known {
+        Ok(value) => Ok(value),
+        Err(text) => graph.str_value(&text),
     };
-    let operational = graph.str_value(&operational)?;
-    graph.update_vertex(id, Props::from_pairs([(keys.0, aggregated), (keys.1, operational)]))
+    Ok([(keys.0, value(aggregated)?), (keys.1, value(operational)?)])
 }
 
 /// The YAML shape of a Vitrage `datasources_values` file.
@@ -285,7 +335,7 @@ fn parse_table(name: &str, text: &str) -> Result<ValueTable, ValuesError> {
             return Err(ValuesError::Category { table: name.to_owned(), category: file.category });
         }
     };
-    let mut entries = HashMap::new();
+    let mut entries = HashMap::default();
     for group in file.values {
         let priority = group.aggregated_values.priority;
         for original in group.aggregated_values.original_values {

@@ -13,25 +13,31 @@
 //! state by replaying its event log.
 
 mod change;
+mod index;
 mod outcome;
 mod persist;
 mod replay;
 mod result;
 mod why_not;
+mod write;
 
 pub use change::{
     Change, PLACEHOLDER, is_alarm_own_property, is_placeholder, is_reserved_property,
 };
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
-pub use replay::{Checkpoint, Replay, ResultDoc, replay, replay_keeping, templates_report};
+pub use replay::{
+    Checkpoint, Replay, ResultDoc, replay, replay_keeping, replay_stream, replay_text,
+    templates_report,
+};
 pub use result::{Call, Causal, Deduced, External, ResourceState, Snapshot};
+pub use write::write_result;
 
 use crate::action::mistral::{Appearing, Workflows};
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
 use crate::compile::ir::RuleSet;
 use crate::engine::{Activation, Compiled, Incremental};
-use crate::graph::values::{ValueTables, refresh_vertex};
+use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
 use crate::graph::{
     Category, EdgeKey, Graph, GraphChange, GraphError, Label, NewVertex, Props, Value, VertexId,
     names,
@@ -92,10 +98,10 @@ pub struct Runner {
     compiled: Compiled,
     inc: Incremental,
     tracker: Tracker,
-    performed: HashMap<Instance, std::sync::Arc<Resolved>>,
+    performed: crate::graph::ShardedMap<Instance, std::sync::Arc<Resolved>>,
     workflows: Workflows,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
-    resources: BTreeMap<String, VertexId>,
+    resources: index::ResourceIndex,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Live `raise_alarm` instances per causal edge they ask for.
     causes: HashMap<CauseKey, u32>,
@@ -120,10 +126,10 @@ impl Runner {
             compiled,
             inc,
             tracker: Tracker::new(),
-            performed: HashMap::default(),
+            performed: crate::graph::ShardedMap::default(),
             workflows: Workflows::default(),
             action_ids: rustc_hash::FxHashSet::default(),
-            resources: BTreeMap::new(),
+            resources: index::ResourceIndex::default(),
             alarms: BTreeMap::new(),
             causes: HashMap::default(),
             explain: false,
@@ -138,7 +144,7 @@ impl Runner {
 
     /// The live vertex of a resource id.
     pub fn resource(&self, id: &str) -> Option<VertexId> {
-        self.resources.get(id).copied()
+        self.resources.get(&self.graph, id)
     }
 
     /// The vertex of a raised external alarm.
@@ -149,7 +155,7 @@ impl Runner {
     /// Checks that every change of `changes` would apply, in order, to the current state;
     /// the index of the first that would not, and why. Nothing changes.
     pub fn check(&self, changes: &[Change]) -> Result<(), (usize, RunError)> {
-        let resources = |id: &str| self.resources.contains_key(id);
+        let resources = |id: &str| self.resource(id).is_some();
         let edge = |e: &Edge| {
             let (Some(source), Some(target)) = (self.resource(&e.source), self.resource(&e.target))
             else {
@@ -208,22 +214,25 @@ impl Runner {
     }
 
     fn add_resource(&mut self, r: &Resource) -> Result<(), RunError> {
-        if self.resources.contains_key(&r.id) {
+        if self.resource(&r.id).is_some() {
             return Err(bad("resource.id", format!("duplicate resource id {:?}", r.id)));
         }
-        let props =
+        let mut props =
             self.resource_props(Some(&r.id), r.name.as_deref(), r.state.as_deref(), &r.properties)?;
         let vitrage_type = self.graph.intern(&r.kind)?;
         let entity_id = self.graph.intern(&r.id)?;
+        let category = Category::Resource;
+        let normalised =
+            normalised_props(&mut self.graph, &self.tables, category, vitrage_type, &props)?;
+        props.extend(normalised.into_iter().filter(|(_, v)| *v != Value::Null));
         let v = self.graph.add_vertex(NewVertex {
-            category: Category::Resource,
+            category,
             vitrage_type,
             entity_id,
             is_placeholder: change::is_placeholder(r),
             props: Props::from_pairs(props),
         })?;
-        refresh_vertex(&mut self.graph, &self.tables, v)?;
-        self.resources.insert(r.id.clone(), v);
+        self.resources.insert(entity_id, v);
         Ok(())
     }
 
@@ -244,7 +253,7 @@ impl Runner {
     fn delete_resource(&mut self, id: &str) -> Result<(), RunError> {
         let v = self
             .resources
-            .remove(id)
+            .remove(&self.graph, id)
             .ok_or_else(|| bad("id", format!("unknown resource {id:?}")))?;
         self.graph.delete_vertex(v)?;
         Ok(())

@@ -25,7 +25,6 @@ use crate::engine::{Compiled, Incremental, SavedIncremental};
 use crate::graph::values::ValueTables;
 use crate::graph::{Graph, SavedGraph, VertexId};
 use crate::persist::{self, DecodeError, Format};
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -89,7 +88,7 @@ struct SavedRef<'a> {
     performed: Vec<(&'a Instance, &'a Resolved)>,
     workflows: &'a Workflows,
     action_ids: Vec<&'a str>,
-    resources: &'a BTreeMap<String, VertexId>,
+    resources: super::index::SavingIndex<'a>,
     alarms: &'a BTreeMap<(String, String, String, String), VertexId>,
     causes: Vec<(&'a CauseKey, u32)>,
     explain: bool,
@@ -133,7 +132,7 @@ impl Runner {
             performed,
             workflows: &self.workflows,
             action_ids,
-            resources: &self.resources,
+            resources: super::index::SavingIndex(self.resources.sorted(&self.graph)),
             alarms: &self.alarms,
             causes,
             explain: self.explain,
@@ -163,7 +162,7 @@ impl Runner {
         saved.tracker.check().map_err(|e| RestoreError::Invalid(format!("tracker: {e}")))?;
         let stored = |v: &VertexId| graph.vertex(*v).is_some();
         let invalid = |what: &str| Err(RestoreError::Invalid(what.to_string()));
-        let performed: HashMap<Instance, Arc<Resolved>> =
+        let performed: crate::graph::ShardedMap<Instance, Arc<Resolved>> =
             saved.performed.into_iter().map(|(i, r)| (i, Arc::new(r))).collect();
         let tracker = saved.tracker;
         if performed.len() != tracker.len() || !performed.keys().all(|i| tracker.contains(i)) {
@@ -176,6 +175,8 @@ impl Runner {
             return invalid("a causal edge count is zero or names a vertex not stored");
         }
         let causes = saved.causes.into_iter().collect();
+        let resources = super::index::ResourceIndex::from_saved(&mut graph, &saved.resources)
+            .map_err(RestoreError::Invalid)?;
         let action_ids: rustc_hash::FxHashSet<_> =
             saved.action_ids.into_iter().map(Arc::<str>::from).collect();
         let tables = ValueTables::builtin()
@@ -190,7 +191,7 @@ impl Runner {
             performed,
             workflows: saved.workflows,
             action_ids,
-            resources: saved.resources,
+            resources,
             alarms: saved.alarms,
             causes,
             explain: saved.explain,

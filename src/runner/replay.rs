@@ -3,7 +3,7 @@
 
 use super::{Call, Outcome, RunError, Runner, Snapshot};
 use crate::compile::ir::RuleSet;
-use crate::scenario::{Initial, Scenario, Step};
+use crate::scenario::{Initial, Scenario, ScenarioError, Step, Streamed};
 use serde::Serialize;
 use serde_json::{Value as Json, json};
 use std::time::Instant;
@@ -17,8 +17,14 @@ pub struct Replay {
     pub checkpoints: Vec<Checkpoint>,
     /// The first error, with the step it happened in; the result holds everything before it.
     pub error: Option<(Json, RunError)>,
-    /// Nanoseconds of the initial evaluation.
+    /// Nanoseconds reading and parsing a streamed scenario, outside the initial evaluation
+    /// ([`replay_stream`]; 0 for a scenario parsed beforehand).
+    pub load_ns: u128,
+    /// Nanoseconds of the initial evaluation: staging the topology and evaluating it.
     pub initial_eval_ns: u128,
+    /// Of those, the evaluation that ends the initial topology (all of it, in `startup`
+    /// mode), without staging.
+    pub first_eval_ns: u128,
     /// Nanoseconds of each step, from applying its change to its fixpoint.
     pub step_ns: Vec<u128>,
     /// Lines explaining every effect (`--explain`).
@@ -61,37 +67,147 @@ pub fn replay_keeping(
     scenario: &Scenario,
     explain: bool,
 ) -> (Replay, Option<Runner>) {
-    let mut replay = Replay {
-        state: Snapshot::default(),
-        checkpoints: Vec::new(),
-        error: None,
-        initial_eval_ns: 0,
-        step_ns: Vec::new(),
-        explanations: Vec::new(),
-        warnings: Vec::new(),
-    };
-    let mut runner = match Runner::new(rules) {
-        Ok(r) => r,
-        Err(e) => {
-            replay.error = Some((Json::String("initial".into()), e));
-            return (replay, None);
-        }
-    };
-    runner.explain = explain;
-    let mut calls = Vec::new();
-    let started = Instant::now();
-    let outcomes = initial(&mut runner, scenario);
-    replay.initial_eval_ns = started.elapsed().as_nanos();
-    match outcomes {
-        Ok(outcomes) => {
-            for o in outcomes {
-                record(&mut replay, &mut calls, &json!("initial"), o);
-            }
-        }
-        Err(e) => replay.error = Some((Json::String("initial".into()), e)),
+    let mut r = Replayer::new(rules, explain);
+    r.initial(Streamed::Initial(scenario.initial));
+    for c in scenario.initial_changes() {
+        r.initial(Streamed::Change(c));
     }
-    if replay.error.is_none() {
-        for (i, step) in scenario.steps.iter().enumerate() {
+    r.steps(&scenario.steps);
+    r.finish(Runner::snapshot)
+}
+
+/// Replays the scenario `reader` holds, read as a stream ([`crate::scenario::stream`]): the
+/// topology is staged as it is read and only the steps are held. The state kept is
+/// [`Runner::summary`], without the resources and edges, which [`super::write_result`]
+/// writes from the runner. A scenario that does not parse is an error, as with
+/// [`crate::scenario::parse`].
+pub fn replay_stream<R: std::io::Read>(
+    rules: RuleSet,
+    reader: R,
+    explain: bool,
+) -> Result<(Replay, Option<Runner>), ScenarioError> {
+    replay_read(rules, explain, |each| crate::scenario::stream(reader, each))
+}
+
+/// [`replay_stream`] of a scenario's text already in memory.
+pub fn replay_text(
+    rules: RuleSet,
+    text: &[u8],
+    explain: bool,
+) -> Result<(Replay, Option<Runner>), ScenarioError> {
+    replay_read(rules, explain, |each| crate::scenario::stream_slice(text, each))
+}
+
+fn replay_read(
+    rules: RuleSet,
+    explain: bool,
+    read: impl FnOnce(&mut dyn FnMut(Streamed)) -> Result<Vec<Step>, ScenarioError>,
+) -> Result<(Replay, Option<Runner>), ScenarioError> {
+    let started = Instant::now();
+    let mut r = Replayer::new(rules, explain);
+    let steps = read(&mut |s| r.initial(s))?;
+    r.finish_initial();
+    r.replay.load_ns = started.elapsed().as_nanos().saturating_sub(r.replay.initial_eval_ns);
+    r.steps(&steps);
+    Ok(r.finish(Runner::summary))
+}
+
+/// A replay in progress: the runner, what the result shows so far and the first error.
+struct Replayer {
+    replay: Replay,
+    runner: Option<Runner>,
+    calls: Vec<Call>,
+    /// Evaluate after every initial element (`"initial": "incremental"`).
+    each: bool,
+    /// Outcomes of the initial topology, kept only if all of it applies.
+    pending: Vec<Outcome>,
+    initial_done: bool,
+}
+
+impl Replayer {
+    fn new(rules: RuleSet, explain: bool) -> Replayer {
+        let mut replay = Replay {
+            state: Snapshot::default(),
+            checkpoints: Vec::new(),
+            error: None,
+            load_ns: 0,
+            initial_eval_ns: 0,
+            first_eval_ns: 0,
+            step_ns: Vec::new(),
+            explanations: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let runner = match Runner::new(rules) {
+            Ok(mut r) => {
+                r.explain = explain;
+                Some(r)
+            }
+            Err(e) => {
+                replay.error = Some((Json::String("initial".into()), e));
+                None
+            }
+        };
+        let (calls, pending) = (Vec::new(), Vec::new());
+        Replayer { replay, runner, calls, each: false, pending, initial_done: false }
+    }
+
+    /// The live runner, while nothing has failed.
+    fn running(&mut self) -> Option<&mut Runner> {
+        self.runner.as_mut().filter(|_| self.replay.error.is_none())
+    }
+
+    /// One part of the initial topology: staged, and evaluated when the mode says so.
+    fn initial(&mut self, s: Streamed) {
+        let c = match s {
+            Streamed::Initial(mode) => {
+                self.each = mode == Initial::Incremental;
+                return;
+            }
+            Streamed::Change(c) => c,
+        };
+        let each = self.each;
+        let Some(runner) = self.running() else { return };
+        let t = Instant::now();
+        let staged = runner.stage(std::slice::from_ref(&c)).map_err(|(_, e)| e);
+        let outcome =
+            staged.and_then(|()| if each { runner.evaluate().map(Some) } else { Ok(None) });
+        self.replay.initial_eval_ns += t.elapsed().as_nanos();
+        match outcome {
+            Ok(o) => self.pending.extend(o),
+            Err(e) => self.replay.error = Some((Json::String("initial".into()), e)),
+        }
+    }
+
+    /// The evaluation that ends the initial topology; its outcomes go to the result if all
+    /// of it applied.
+    fn finish_initial(&mut self) {
+        if std::mem::replace(&mut self.initial_done, true) {
+            return;
+        }
+        let Some(runner) = self.running() else { return };
+        let t = Instant::now();
+        let outcome = runner.evaluate();
+        self.replay.first_eval_ns = t.elapsed().as_nanos();
+        self.replay.initial_eval_ns += self.replay.first_eval_ns;
+        match outcome {
+            Ok(o) => {
+                self.pending.push(o);
+                for o in std::mem::take(&mut self.pending) {
+                    record(&mut self.replay, &mut self.calls, &json!("initial"), o);
+                }
+            }
+            Err(e) => self.replay.error = Some((Json::String("initial".into()), e)),
+        }
+    }
+
+    fn steps(&mut self, steps: &[Step]) {
+        self.finish_initial();
+        if self.running().is_none() {
+            return;
+        }
+        let (replay, calls) = (&mut self.replay, &mut self.calls);
+        let Some(runner) = self.runner.as_mut() else { return };
+        for (i, step) in steps.iter().enumerate() {
             let t = Instant::now();
             let outcome = match step {
                 Step::Change(c) => runner.apply(std::slice::from_ref(c)),
@@ -99,7 +215,7 @@ pub fn replay_keeping(
             };
             replay.step_ns.push(t.elapsed().as_nanos());
             match outcome {
-                Ok(o) => record(&mut replay, &mut calls, &json!(i), o),
+                Ok(o) => record(replay, calls, &json!(i), o),
                 Err(e) => {
                     replay.error = Some((json!(i), e));
                     break;
@@ -112,9 +228,14 @@ pub fn replay_keeping(
             }
         }
     }
-    replay.state = runner.snapshot();
-    replay.state.mistral_calls = calls;
-    (replay, Some(runner))
+
+    /// The replay with its final state as `state` gives it, and the runner.
+    fn finish(mut self, state: fn(&Runner) -> Snapshot) -> (Replay, Option<Runner>) {
+        self.finish_initial();
+        self.replay.state = self.runner.as_ref().map(state).unwrap_or_default();
+        self.replay.state.mistral_calls = self.calls;
+        (self.replay, self.runner)
+    }
 }
 
 /// Keeps what the result shows of one outcome: workflow calls, explanations, warnings.
@@ -128,21 +249,6 @@ fn record(replay: &mut Replay, calls: &mut Vec<Call>, step: &Json, o: Outcome) {
     for m in o.mistral {
         calls.push(Call { input: m.input, step: step.clone(), workflow: m.workflow });
     }
-}
-
-/// The initial topology, evaluated once or after every element; the outcomes in order.
-fn initial(runner: &mut Runner, scenario: &Scenario) -> Result<Vec<Outcome>, RunError> {
-    let each = scenario.initial == Initial::Incremental;
-    let changes = scenario.initial_changes();
-    let mut outcomes = Vec::new();
-    for c in changes {
-        runner.stage(std::slice::from_ref(&c)).map_err(|(_, e)| e)?;
-        if each {
-            outcomes.push(runner.evaluate()?);
-        }
-    }
-    outcomes.push(runner.evaluate()?);
-    Ok(outcomes)
 }
 
 /// The `templates` key of RESULT.json: every template file in load order (definition

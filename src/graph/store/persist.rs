@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, RandomState};
 
-use hashbrown::HashTable;
+use crate::graph::sharded::ShardedTable;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Graph, is_reserved, key_hash};
@@ -214,7 +214,7 @@ fn restore(saved: Saved) -> Result<Graph, String> {
         return Err("an empty slot is not in the free list".into());
     }
     let key_hasher = RandomState::new();
-    let mut by_key = HashTable::with_capacity(saved_keys.len());
+    let mut by_key = ShardedTable::with_capacity(saved_keys.len());
     for v in saved_keys {
         let Some(vertex) = slots.get(v.0 as usize).and_then(Option::as_ref) else {
             return Err(format!("the key table holds {v}, which is not stored"));

@@ -75,7 +75,7 @@ pub(super) fn check_indexes(g: &Graph) {
     assert_eq!(g.by_label, by_label);
     assert_eq!(g.live_vertices, live_vertices);
     assert_eq!(g.live_edges, by_label.values().map(BTreeSet::len).sum::<usize>());
-    for &id in &g.by_key {
+    for &id in g.by_key.iter() {
         let v = g.vertex(id).expect("the key index holds stored vertices");
         assert_eq!(g.vertex_by_key(v.vitrage_type, v.entity_id), Some(id), "{id} is found by key");
     }

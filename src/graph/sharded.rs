@@ -1,0 +1,256 @@
+//! A hash table split into many small tables, so that growing it never stops the world.
+//!
+//! A single `HashTable` doubles by rehashing every entry at once: at a few million interned
+//! strings that is tens of milliseconds, paid by whichever event happens to insert the entry
+//! that crosses the boundary. Here the hash picks one of [`SHARDS`] tables and only that one
+//! grows, so a growth step moves about 1/1024 of the entries (tens of microseconds at a
+//! million). Hashes are uniform, so the shards stay within a few percent of each other and
+//! one insert triggers at most one small rehash.
+
+use hashbrown::HashTable;
+
+/// The number of shards: small enough to cost nothing on an empty graph (32 bytes each,
+/// nothing allocated), large enough that a shard of a 4M-entry table rehashes in ~100 µs.
+const SHARDS: usize = 1024;
+
+/// A `HashTable<T>` of [`SHARDS`] shards; the caller supplies hashes and equality, as with
+/// `hashbrown::HashTable`.
+#[derive(Debug, Clone)]
+pub(crate) struct ShardedTable<T> {
+    shards: Box<[HashTable<T>]>,
+}
+
+impl<T> Default for ShardedTable<T> {
+    fn default() -> Self {
+        ShardedTable::new()
+    }
+}
+
+/// The shard of a hash. hashbrown places entries by the low bits and tags them with the top
+/// seven, so the shard comes from bits in between: entries of one shard still differ in both.
+fn shard(hash: u64) -> usize {
+    (hash >> 32) as usize & (SHARDS - 1)
+}
+
+impl<T> ShardedTable<T> {
+    /// An empty table; no shard allocates until it holds an entry.
+    pub(crate) fn new() -> ShardedTable<T> {
+        ShardedTable { shards: (0..SHARDS).map(|_| HashTable::new()).collect() }
+    }
+
+    /// An empty table with room for about `capacity` entries spread over the shards.
+    pub(crate) fn with_capacity(capacity: usize) -> ShardedTable<T> {
+        let each = capacity.div_ceil(SHARDS);
+        let shards = (0..SHARDS).map(|_| HashTable::with_capacity(each)).collect();
+        ShardedTable { shards }
+    }
+
+    /// The entry with `hash` for which `eq` holds.
+    pub(crate) fn find(&self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&T> {
+        self.shards[shard(hash)].find(hash, eq)
+    }
+
+    /// [`ShardedTable::find`], mutably.
+    pub(crate) fn find_mut(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<&mut T> {
+        self.shards[shard(hash)].find_mut(hash, eq)
+    }
+
+    /// Inserts `value`, known not to be present; `hasher` rehashes entries of its shard when
+    /// that shard grows.
+    pub(crate) fn insert_unique(&mut self, hash: u64, value: T, hasher: impl Fn(&T) -> u64) {
+        self.shards[shard(hash)].insert_unique(hash, value, hasher);
+    }
+
+    /// Removes and returns the entry with `hash` for which `eq` holds.
+    pub(crate) fn remove(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<T> {
+        let entry = self.shards[shard(hash)].find_entry(hash, eq).ok()?;
+        Some(entry.remove().0)
+    }
+
+    /// Every entry, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &T> + '_ {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::hash::{BuildHasher, RandomState};
+
+    #[test]
+    fn a_sharded_map_is_a_map_saved_sorted() {
+        let mut m: ShardedMap<u32, u32> = (0..1000).map(|i| (i, i * 2)).collect();
+        *m.entry(5).or_insert(0) += 1;
+        assert_eq!((m.len(), m.get(&5)), (1000, Some(&11)));
+        assert_eq!(m.remove(&6), Some(12));
+        assert!(!m.contains_key(&6) && m.keys().count() == 999 && !m.is_empty());
+        let text = serde_json::to_string(&m).expect("json");
+        assert!(text.starts_with("[[0,0],[1,2],[2,4],[3,6],[4,8],[5,11],[7,14]"), "{text}");
+        let back: ShardedMap<u32, u32> = serde_json::from_str(&text).expect("reads");
+        assert!(back == m);
+        assert!(serde_json::from_str::<ShardedMap<u32, u32>>("[[1,2],[1,3]]").is_err());
+    }
+
+    #[test]
+    fn finds_what_was_inserted_and_forgets_what_was_removed() {
+        let hasher = RandomState::new();
+        let mut t = ShardedTable::new();
+        for i in 0..50_000u32 {
+            t.insert_unique(hasher.hash_one(i), i, |&v| hasher.hash_one(v));
+        }
+        assert_eq!(t.iter().count(), 50_000);
+        assert!((0..50_000u32).all(|i| t.find(hasher.hash_one(i), |&v| v == i) == Some(&i)));
+        assert_eq!(t.remove(hasher.hash_one(7u32), |&v| v == 7), Some(7));
+        assert_eq!(t.find(hasher.hash_one(7u32), |&v| v == 7), None);
+        assert_eq!(t.remove(hasher.hash_one(7u32), |&v| v == 7), None);
+        assert_eq!(t.iter().count(), 49_999);
+        if let Some(v) = t.find_mut(hasher.hash_one(8u32), |&v| v == 8) {
+            *v = 1_000_000;
+        }
+        assert_eq!(t.find(hasher.hash_one(8u32), |&v| v == 1_000_000), Some(&1_000_000));
+    }
+}
+
+/// A hash map split into [`MAP_SHARDS`] maps by the key's hash, for the maps that grow with
+/// the live activations (the tracker's, the workflows', the evaluator's): they grow together,
+/// by about a hundred entries per NIC failure on a large host, and one `HashMap` each would
+/// rehash all of them in the same event. Only the methods those maps use are here.
+#[derive(Clone)]
+pub struct ShardedMap<K, V> {
+    shards: Box<[HashMap<K, V>]>,
+}
+
+/// The number of shards of a [`ShardedMap`].
+const MAP_SHARDS: usize = 256;
+
+type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+
+impl<K, V> Default for ShardedMap<K, V> {
+    fn default() -> Self {
+        ShardedMap { shards: (0..MAP_SHARDS).map(|_| HashMap::default()).collect() }
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
+    fn shard<Q: std::hash::Hash + ?Sized>(key: &Q) -> usize {
+        use std::hash::BuildHasher;
+        // Bits std's table uses neither to place entries (the low ones) nor as tags (the
+        // top seven).
+        (rustc_hash::FxBuildHasher.hash_one(key) >> 32) as usize % MAP_SHARDS
+    }
+
+    /// The entry of `key`.
+    pub fn entry(&mut self, key: K) -> std::collections::hash_map::Entry<'_, K, V> {
+        self.shards[Self::shard(&key)].entry(key)
+    }
+
+    /// The value of `key`.
+    pub fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.shards[Self::shard(key)].get(key)
+    }
+
+    /// The value of `key`, mutably.
+    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.shards[Self::shard(key)].get_mut(key)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key<Q>(&self, key: &Q) -> bool
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.get(key).is_some()
+    }
+
+    /// Sets the value of `key`; the previous one.
+    pub fn insert(&mut self, key: K, value: V) -> Option<V> {
+        self.shards[Self::shard(&key)].insert(key, value)
+    }
+
+    /// Removes `key`; its value.
+    pub fn remove<Q>(&mut self, key: &Q) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        self.shards[Self::shard(key)].remove(key)
+    }
+
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(HashMap::len).sum()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(HashMap::is_empty)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.shards.iter().flat_map(|s| s.iter())
+    }
+
+    /// Every key, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V> FromIterator<(K, V)> for ShardedMap<K, V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(items: I) -> Self {
+        let mut map = ShardedMap::default();
+        for (k, v) in items {
+            map.insert(k, v);
+        }
+        map
+    }
+}
+
+impl<K: std::hash::Hash + Eq, V: PartialEq> PartialEq for ShardedMap<K, V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.shards == other.shards
+    }
+}
+
+impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ShardedMap<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.shards.iter().flat_map(|s| s.iter())).finish()
+    }
+}
+
+/// Written as [`crate::persist::sorted_map`] writes a `HashMap`: the entries sorted by key,
+/// so the same state gives the same bytes.
+impl<K: Ord + serde::Serialize, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut entries: Vec<(&K, &V)> = self.shards.iter().flat_map(|s| s.iter()).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        s.collect_seq(entries)
+    }
+}
+
+impl<'de, K, V> serde::Deserialize<'de> for ShardedMap<K, V>
+where
+    K: serde::Deserialize<'de> + std::hash::Hash + Eq,
+    V: serde::Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let entries: Vec<(K, V)> = serde::Deserialize::deserialize(d)?;
+        let len = entries.len();
+        let map: ShardedMap<K, V> = entries.into_iter().collect();
+        if map.len() != len {
+            return Err(serde::de::Error::custom("a map key is repeated"));
+        }
+        Ok(map)
+    }
+}
