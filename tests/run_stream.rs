@@ -2,32 +2,18 @@
 //! scenario fixture, and for a scenario whose keys come in the opposite of the documented
 //! order, the streamed replay writes byte for byte what the whole-document replay does.
 
-use causeway::check::{Input, Options, SetResult, check_set};
 use causeway::runner::{
     ResultDoc, replay, replay_stream, replay_text, templates_report, write_result,
 };
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
-fn templates(dir: &Path) -> (Vec<Input>, SetResult) {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("templates dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    let inputs: Vec<Input> = files
-        .iter()
-        .map(|f| Input { file: f.display().to_string(), bytes: std::fs::read(f).expect("read") })
-        .collect();
-    let checked =
-        check_set(&inputs, &Options { def_templates: inputs.clone(), ..Options::default() });
-    (inputs, checked)
-}
+#[path = "common/template_dir.rs"]
+mod template_dir;
 
 /// The result text of the whole-document replay, and of the streamed one.
 fn both(templates_dir: &Path, text: &str) -> (String, String) {
-    let (inputs, checked) = templates(templates_dir);
+    let (inputs, checked) = template_dir::load(templates_dir);
     let report = templates_report(&inputs, &checked);
     let scenario = causeway::scenario::parse(text).expect("scenario parses");
     let whole = replay(checked.compiled.rules.clone(), &scenario, false);
@@ -99,7 +85,7 @@ fn keys_out_of_order_and_ids_that_need_escapes_stream_to_the_same_result() {
 
 #[test]
 fn a_streamed_scenario_fails_as_the_parsed_one_does() {
-    let (_, checked) = templates(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
+    let (_, checked) = template_dir::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("templates"));
     for text in [
         r#"{"steps": [{"op": "raise_alarm", "alarm": {"type": "snmp"}}], "resources": [{"type": "x"}]}"#,
         r#"{"resources": [{"id": "a", "type": "t"}], "edges": [{"source": "a"}]}"#,

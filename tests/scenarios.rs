@@ -3,10 +3,12 @@
 //! `expected.causeway.json` where Vitrage's bugs make causeway differ on purpose, else
 //! `expected.json`, key for key (the oracle's own bookkeeping keys aside).
 
-use causeway::check::{Input, Options, check_set};
 use causeway::runner::{ResultDoc, replay, templates_report};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
+
+#[path = "common/template_dir.rs"]
+mod template_dir;
 
 const ORACLE_ONLY: &[&str] =
     &["template_actions", "errors", "vitrage_errors", "oracle", "description"];
@@ -25,18 +27,7 @@ fn cases() -> Vec<PathBuf> {
 }
 
 fn run(case: &Path) -> Value {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(case.join("templates"))
-        .expect("templates dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    let inputs: Vec<Input> = files
-        .iter()
-        .map(|f| Input { file: f.display().to_string(), bytes: std::fs::read(f).expect("read") })
-        .collect();
-    let checked =
-        check_set(&inputs, &Options { def_templates: inputs.clone(), ..Options::default() });
+    let (inputs, checked) = template_dir::load(&case.join("templates"));
     let text = std::fs::read_to_string(case.join("scenario.json")).expect("scenario");
     let scenario = causeway::scenario::parse(&text).expect("scenario parses");
     let r = replay(checked.compiled.rules.clone(), &scenario, false);
