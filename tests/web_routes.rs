@@ -202,6 +202,23 @@ async fn a_deduced_alarm_is_explained_by_its_template_scenario_and_bound_resourc
     assert_eq!(scenarios[0]["template"], "nic_failure");
     assert_eq!(scenarios[0]["scenario"], "nic_failure-scenario1");
     assert_eq!(scenarios[0]["causing_entity"], "host_alarm");
+    // The engine's own record of the match: the instance, its host and the host's alarm.
+    assert_eq!(scenarios[0]["in_effect"], true, "{why}");
+    let matched: Vec<String> = scenarios[0]["matched"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            format!(
+                "{}:{}",
+                m["vitrage_type"].as_str().unwrap_or(""),
+                m["name"].as_str().unwrap_or("")
+            )
+        })
+        .collect();
+    for wanted in ["nova.instance:web-1", "nova.host:compute-1", "vitrage:host nic failure"] {
+        assert!(matched.iter().any(|m| m == wanted), "{wanted} not in {matched:?}");
+    }
 
     let nic = alarm_id(&running, "nic failure", "compute-1").await;
     let path = format!("/v1/causeway/explain/{nic}?all_tenants=true");

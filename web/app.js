@@ -555,8 +555,11 @@
       parts.push(el('p', {}, 'Caused by: ', why.caused_by.map((c) => `${c.name} on ${c.resource ? nameOf(c.resource) : '?'}`).join('; ')));
     }
     for (const s of why.scenarios || []) {
+      const matched = (s.matched || []).map((m) => `${m.name || m.id} (${m.vitrage_type})`).join(', ');
       parts.push(facts([['template', s.template], ['scenario', s.scenario], ['condition', s.condition],
-        ['action', s.action], ['target entity', s.target_entity],
+        ['action', s.action], ['matched', matched || null],
+        ['in effect', s.in_effect === false ? 'no: another activation of the same alarm wins' : null],
+        ['target entity', s.target_entity],
         ['bound to', why.alarm.resource ? `${s.target_entity} = ${nameOf(why.alarm.resource)}` : null],
         ['causing entity', s.causing_entity && `${s.causing_entity}${why.caused_by[0] ? ` = ${why.caused_by[0].name}` : ''}`],
         ['severity', s.severity]]));

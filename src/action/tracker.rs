@@ -136,6 +136,21 @@ impl Tracker {
         decisions
     }
 
+    /// The instances that raise deduced alarm `name` on `target` now, the one in effect (the
+    /// highest score, then the oldest) first: what an operator asks when asking why the alarm
+    /// exists.
+    pub fn raising(&self, target: VertexId, name: &str) -> Vec<&Instance> {
+        let key =
+            GroupKey { kind: 0, target: Some(target), source: None, alarm: Some(name.into()) };
+        let Some(rows) = self.groups.get(&key) else { return Vec::new() };
+        let first = top(rows);
+        let mut out: Vec<&Instance> = first.map(|i| &rows[i].instance).into_iter().collect();
+        out.extend(
+            rows.iter().enumerate().filter(|(i, _)| Some(*i) != first).map(|(_, r)| &r.instance),
+        );
+        out
+    }
+
     /// Whether an instance is recorded.
     pub fn contains(&self, instance: &Instance) -> bool {
         self.support.contains_key(instance)

@@ -16,6 +16,7 @@ mod change;
 mod index;
 mod outcome;
 mod persist;
+mod provenance;
 mod replay;
 mod result;
 mod why_not;
@@ -26,6 +27,7 @@ pub use change::{
 };
 pub use outcome::Outcome;
 pub use persist::{FORMAT as SNAPSHOT_FORMAT, RestoreError, SaveError};
+pub use provenance::Provenance;
 pub use replay::{
     Checkpoint, Replay, ResultDoc, replay, replay_keeping, replay_stream, replay_text,
     templates_report,

@@ -103,6 +103,8 @@ pub enum Command {
     Outbox(OutboxUpdate, oneshot::Sender<Result<(), String>>),
     /// Record a manual workflow request; `false` when one with its key exists already.
     ManualRun(OutboxRequest, oneshot::Sender<Result<bool, CoreError>>),
+    /// Why a deduced alarm exists, from the runner's record (read only).
+    Explain(super::explain::Asked, oneshot::Sender<Vec<Json>>),
 }
 
 /// How the changes of a request meet what the graph holds.
@@ -405,6 +407,9 @@ impl Core {
                     ));
                 }
                 let _ = reply.send(inserted.map_err(Into::into));
+            }
+            Command::Explain(asked, reply) => {
+                let _ = reply.send(super::explain::activations(&self.runner, &asked));
             }
             Command::Ingest { .. } | Command::Outbox(..) => {}
         }
