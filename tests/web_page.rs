@@ -171,10 +171,16 @@ impl Browser {
         self.call("POST", "/url", &json!({"url": url})).expect("navigate");
     }
 
-    /// Runs `script` in the page with `args`; what it returns.
+    /// Runs `script` in the page with `args`; what it returns. A page busy re-rendering on a
+    /// loaded machine can fail a script call; it is tried again until [`SETTLE`], each error
+    /// printed.
     fn script(&self, script: &str, args: Value) -> Value {
-        self.call("POST", "/execute/sync", &json!({"script": script, "args": args}))
-            .expect("script")
+        let body = json!({"script": script, "args": args});
+        eventually(SETTLE, "a script call that succeeds", || {
+            self.call("POST", "/execute/sync", &body)
+                .map_err(|e| eprintln!("script call failed, trying again: {e}"))
+                .ok()
+        })
     }
 
     /// The element `css` matches, waiting for it.
@@ -408,11 +414,13 @@ fn without_the_token_or_a_mistral_the_page_says_what_is_wrong() {
     assert!(notice.contains("No Mistral is configured"), "{notice}");
 
     browser.type_into("#search", "web-1");
-    let web1 = browser.script(
-        "const b = [...document.querySelectorAll('#results button')].find(b => b.textContent.startsWith('web-1 ')); return b && b.dataset.id;",
-        json!([]),
-    );
-    let web1 = web1.as_str().expect("web-1 is listed").to_string();
+    let web1 = eventually(SETTLE, "web-1 is listed", || {
+        let found = browser.script(
+            "const b = [...document.querySelectorAll('#results button')].find(b => b.textContent.startsWith('web-1 ')); return b && b.dataset.id;",
+            json!([]),
+        );
+        found.as_str().map(str::to_string)
+    });
     browser.click(&format!(r#"#results button[data-id="{web1}"]"#));
     let all = browser.script("return Number(document.body.dataset.nodes);", json!([]));
     browser.click("#focus");

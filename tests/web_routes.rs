@@ -118,13 +118,17 @@ async fn with_a_token_the_page_loads_its_data_needs_the_token_and_only_the_strea
     assert!(content_type(&stream).starts_with("text/event-stream"));
 }
 
-/// Reads server-sent events from `body` until one named `kind` whose data satisfies `wanted`.
+/// Reads server-sent events from `body` until one named `kind` whose data satisfies `wanted`,
+/// and takes it out of `seen`.
 async fn until_event(
     body: &mut Body,
     seen: &mut String,
     kind: &str,
     wanted: impl Fn(&Value) -> bool,
 ) -> Value {
+    // A hang guard, not a speed assertion: the event comes after a local evaluation. It bounds
+    // the whole wait, since keep-alive comments arrive every 15 s.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
         for block in seen.split("\n\n").map(str::to_string).collect::<Vec<_>>() {
             let field = |name: &str| {
@@ -134,16 +138,14 @@ async fn until_event(
                 let data: Value =
                     field("data:").and_then(|d| serde_json::from_str(&d).ok()).unwrap_or_default();
                 if wanted(&data) {
-                    *seen = seen
-                        .split_once(&block)
-                        .map(|(_, rest)| rest.to_string())
-                        .unwrap_or_default();
+                    // Only this event is taken: the others stay for later waits, since the
+                    // stream may send a view's `graph` before or after its alarms' events.
+                    *seen = seen.replacen(&format!("{block}\n\n"), "", 1);
                     return data;
                 }
             }
         }
-        // A hang guard, not a speed assertion: the event comes after a local evaluation.
-        let frame = tokio::time::timeout(Duration::from_secs(60), body.frame()).await;
+        let frame = tokio::time::timeout_at(deadline, body.frame()).await;
         let frame = frame.unwrap_or_else(|_| panic!("no {kind} event in: {seen}"));
         let frame = frame.expect("the stream stays open").expect("a frame");
         if let Ok(data) = frame.into_data() {
