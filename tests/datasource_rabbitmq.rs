@@ -1,7 +1,9 @@
 //! OpenStack notifications end to end: a real `rabbitmq-server` node of the test's own, real
 //! oslo.messaging notifiers (`tools/oslo/notify.py`, driver messagingv2) publishing to the
 //! `nova` exchange, and `causeway serve` consuming `vitrage_notifications.info`, checked
-//! through the API after each step, across a broker killed with SIGKILL and restarted.
+//! through the API after each step, across a broker killed with SIGKILL and restarted. At the
+//! end, use case 1 runs on the topology the notifications taught: a Zabbix NIC problem on the
+//! host nova reported deduces the instance's alarm, and the recovery clears it.
 //!
 //! Skipped (with a line saying why) when rabbitmq-server or the oslo venv is missing; under
 //! `CI` it fails instead (`.ci/run` installs both).
@@ -309,4 +311,34 @@ fn notifications_create_migrate_and_delete_an_instance_across_a_broker_crash_and
     eventually(SETTLE, "the instance created while causeway was down", || {
         (hosts_of_vm(&serve)? == ["compute-9"]).then_some(())
     });
+
+    // Use case 1 on what the notifications taught: a Zabbix problem on compute-9 (a host and
+    // an instance only nova reported) deduces the instance alarm; the recovery clears it.
+    let zabbix = |value: &str| {
+        let body = json!({
+            "host": "compute-9", "trigger_id": "20001", "trigger_name": "nic failure",
+            "rawtext": "nic failure", "severity": "5", "event_id": format!("e-{value}"),
+            "value": value, "time": "2026.12.02 06:01:02",
+        });
+        let (code, answer) = serve.post("/v1/causeway/zabbix", &body.to_string());
+        assert_eq!(code, 200, "{answer}");
+    };
+    zabbix("1");
+    eventually(SETTLE, "instance unreachable on the instance nova reported", || {
+        deduced_on_vm(&serve).then_some(())
+    });
+    zabbix("0");
+    eventually(SETTLE, "the recovery clears it", || (!deduced_on_vm(&serve)).then_some(()));
+}
+
+/// Whether the deduced `instance unreachable` is raised on the instance.
+fn deduced_on_vm(serve: &Serve) -> bool {
+    let (_, body) =
+        http(&serve.url(), "GET", "/v1/alarm/?all_tenants=true", "", "application/json");
+    let alarms: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    alarms.as_array().into_iter().flatten().any(|a| {
+        a["name"] == "instance unreachable"
+            && a["resource_id"] == VM
+            && a["vitrage_type"] == "vitrage"
+    })
 }
