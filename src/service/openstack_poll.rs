@@ -10,8 +10,7 @@
 //! kinds.
 
 use super::AppState;
-use super::rabbitmq::Held;
-use super::sources::submit_batch;
+use super::sources::{Held, submit_batch};
 use crate::datasource::Batch;
 use crate::datasource::openstack::inventory::{self, Inventory, Present, Snapshot};
 use crate::mistral::{Keystone, KeystoneConfig, endpoint};

@@ -17,9 +17,9 @@
 //! cannot take a batch, the consumer reconnects with a doubling backoff; unacked messages
 //! are redelivered on the new channel.
 
-use super::sources::submit_batch;
+use super::AppState;
+use super::sources::{Held, submit_batch};
 use super::view::View;
-use super::{AppState, Writer};
 use crate::datasource::Datasource;
 use crate::datasource::openstack::{Neighbours, Notifications, SOURCE, Slot};
 use futures_util::StreamExt;
@@ -30,7 +30,6 @@ use lapin::options::{
 use lapin::types::FieldTable;
 use lapin::{Channel, Connection, ConnectionProperties, ExchangeKind};
 use serde::Deserialize;
-use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// The `[rabbitmq]` table.
@@ -63,38 +62,6 @@ impl Default for RabbitConfig {
 const PREFETCH: u16 = 64;
 /// The first and the longest wait before reconnecting.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(10));
-
-/// The service's state as a background task holds it: the writer weakly, because the
-/// evaluation task ends when the last strong copy is gone, and a consumer or poller must not
-/// keep it running after the service stops.
-#[derive(Clone)]
-pub(super) struct Held {
-    base: AppState,
-    writer: Weak<Writer>,
-}
-
-impl Held {
-    pub(super) fn new(state: &AppState) -> Held {
-        let base = AppState { writer: Arc::new(Writer::detached()), ..state.clone() };
-        Held { base, writer: Arc::downgrade(&state.writer) }
-    }
-
-    /// The state, while the service runs; hold it only as long as one step needs it.
-    pub(super) fn state(&self) -> Option<AppState> {
-        let writer = self.writer.upgrade()?;
-        Some(AppState { writer, ..self.base.clone() })
-    }
-
-    /// The published view, which needs no writer.
-    pub(super) fn view(&self) -> Arc<View> {
-        self.base.current_view()
-    }
-
-    /// The channel the views are published on.
-    pub(super) fn view_channel(&self) -> tokio::sync::watch::Receiver<Arc<View>> {
-        self.base.view.clone()
-    }
-}
 
 /// Starts the consumer when a broker is configured.
 pub fn spawn(state: &AppState, config: &RabbitConfig) {

@@ -6,14 +6,15 @@
 //! [`submit_batch`]; only the answer it gets back may be acknowledged to its sender, because
 //! only then is the batch in the event log.
 
-use super::AppState;
 use super::core::{Ack, Admission};
 use super::error::ApiError;
+use super::view::View;
+use super::{AppState, Writer};
 use crate::datasource::{Batch, Health, SourceName};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Every datasource's health, by name. Names are fixed words, so the map stays small.
@@ -106,6 +107,39 @@ pub async fn submit_batch(state: &AppState, batch: Batch) -> Result<Option<Ack>,
             health.failed(source, &e.description);
             Err(e)
         }
+    }
+}
+
+/// The service's state as a background task holds it: the writer weakly, because the
+/// evaluation task ends when the last strong copy is gone, and a consumer or poller must not
+/// keep it running after the service stops.
+#[derive(Clone)]
+pub struct Held {
+    base: AppState,
+    writer: Weak<Writer>,
+}
+
+impl Held {
+    /// `state`, its writer held weakly.
+    pub fn new(state: &AppState) -> Held {
+        let base = AppState { writer: Arc::new(Writer::detached()), ..state.clone() };
+        Held { base, writer: Arc::downgrade(&state.writer) }
+    }
+
+    /// The state, while the service runs; hold it only as long as one step needs it.
+    pub fn state(&self) -> Option<AppState> {
+        let writer = self.writer.upgrade()?;
+        Some(AppState { writer, ..self.base.clone() })
+    }
+
+    /// The published view, which needs no writer.
+    pub fn view(&self) -> Arc<View> {
+        self.base.current_view()
+    }
+
+    /// The channel the views are published on.
+    pub fn view_channel(&self) -> tokio::sync::watch::Receiver<Arc<View>> {
+        self.base.view.clone()
     }
 }
 

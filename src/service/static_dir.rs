@@ -10,13 +10,12 @@
 //! graph that lags the saved file catches up.
 
 use super::AppState;
-use super::sources::submit_batch;
+use super::sources::{Held, submit_batch};
 use crate::datasource::Datasource;
 use crate::datasource::static_dir::{Loaded, Scan, StaticDir};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Weak};
 use std::time::{Duration, SystemTime};
 
 /// The `[static]` table.
@@ -46,17 +45,13 @@ pub fn start(state: &AppState, config: &StaticConfig, data_dir: &Path) {
     let every = Duration::from_secs(config.changes_interval.max(1));
     let saved = data_dir.join(LOADED_FILE);
     let loaded = read_loaded(&saved);
-    let writer = Arc::downgrade(&state.writer);
-    let base = AppState { writer: Arc::new(super::Writer::detached()), ..state.clone() };
-    let watcher = Watcher { base, writer, directory, every, saved };
+    let watcher = Watcher { held: Held::new(state), directory, every, saved };
     tokio::spawn(watcher.run(StaticDir::new(loaded)));
 }
 
-/// The watcher's settings. It holds the writer weakly: the evaluation task ends when the last
-/// handler's state is gone, and a watcher must not keep it running after the service stops.
+/// The watcher's settings, and the service's state held weakly ([`Held`]).
 struct Watcher {
-    base: AppState,
-    writer: Weak<super::Writer>,
+    held: Held,
     directory: PathBuf,
     every: Duration,
     saved: PathBuf,
@@ -82,8 +77,7 @@ impl Watcher {
             let Ok(files) = tokio::task::spawn_blocking(move || read_all(&files)).await else {
                 continue;
             };
-            let Some(writer) = self.writer.upgrade() else { return };
-            let state = AppState { writer, ..self.base.clone() };
+            let Some(state) = self.held.state() else { return };
             full = !scan(&state, &mut source, Scan { files, full }, &self.saved).await;
             last = Some(stamp);
         }
