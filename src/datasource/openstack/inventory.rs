@@ -10,7 +10,7 @@
 //! another source only mentioned (placeholders) are filled in when listed, never removed.
 //! A stack `-comprised->` the servers, volumes, networks and ports among its resources.
 
-use super::{kind, label, placeholder, resource, text};
+use super::{kind, label, neutron, placeholder, resource, text};
 use crate::runner::Change;
 use crate::scenario::Resource;
 use serde_json::{Map, Value};
@@ -271,30 +271,13 @@ impl Snapshot {
 
     fn network(&mut self, net: &Map<String, Value>) {
         let Some(id) = text(net, "id") else { return };
-        let project = net.get("project_id").or_else(|| net.get("tenant_id"));
-        let (name, state) = (text(net, "name"), text(net, "status"));
-        self.add(resource(kind::NETWORK, id, name, state, &[("project_id", project)]));
+        self.add(neutron::network_resource(net, id));
     }
 
     fn port(&mut self, port: &Map<String, Value>) {
         let Some(id) = text(port, "id") else { return };
-        if !text(port, "device_owner").is_some_and(|o| o.contains("compute")) {
-            return;
-        }
-        let ips = port.get("fixed_ips").and_then(Value::as_array).into_iter().flatten();
-        let ips = Value::Array(ips.filter_map(|ip| ip.get("ip_address").cloned()).collect());
-        let project = port.get("project_id").or_else(|| port.get("tenant_id"));
-        self.add(resource(
-            kind::PORT,
-            id,
-            text(port, "name"),
-            text(port, "status"),
-            &[
-                ("project_id", project),
-                ("ip_addresses", Some(&ips)),
-                ("host_id", port.get("binding:host_id")),
-            ],
-        ));
+        let Some(report) = neutron::port_resource(port, id) else { return };
+        self.add(report);
         if let Some(net) = text(port, "network_id") {
             self.link((kind::NETWORK, net), label::CONTAINS, (kind::PORT, id));
         }

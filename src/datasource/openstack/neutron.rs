@@ -7,7 +7,7 @@
 
 use super::{Neighbours, NotificationError, Payload, Slot, kind, resource, text};
 use crate::runner::Change;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
 /// The changes of a network notification.
@@ -18,15 +18,7 @@ pub(super) fn network(
     match p.event {
         "network.create.end" | "network.update.end" => {
             let net = p.object("network")?;
-            let id = p.id(net, "id")?;
-            let project = net.get("project_id").or_else(|| net.get("tenant_id"));
-            Ok(vec![resource(
-                kind::NETWORK,
-                id,
-                text(net, "name"),
-                text(net, "status"),
-                &[("project_id", project)],
-            )])
+            Ok(vec![network_resource(net, p.id(net, "id")?)])
         }
         "network.delete.end" => {
             let id = p.id(p.object("")?, "network_id")?;
@@ -46,34 +38,14 @@ pub(super) fn port(
         "port.create.end" | "port.update.end" => {
             let port = p.object("port")?;
             let id = p.id(port, "id")?;
-            let owner = text(port, "device_owner").unwrap_or("");
-            if !owner.contains("compute") {
+            let Some(report) = port_resource(port, id) else {
                 if memory.knows(id) {
                     memory.forget(id);
                     return Ok(vec![Change::DeleteResource { id: id.to_owned() }]);
                 }
                 return Ok(Vec::new());
-            }
-            let ips: Vec<Value> = port
-                .get("fixed_ips")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|ip| ip.get("ip_address").cloned())
-                .collect();
-            let ips = Value::Array(ips);
-            let project = port.get("project_id").or_else(|| port.get("tenant_id"));
-            let mut out = vec![resource(
-                kind::PORT,
-                id,
-                text(port, "name"),
-                text(port, "status"),
-                &[
-                    ("project_id", project),
-                    ("ip_addresses", Some(&ips)),
-                    ("host_id", port.get("binding:host_id")),
-                ],
-            )];
+            };
+            let mut out = vec![report];
             let one =
                 |k: &str| text(port, k).map(str::to_owned).into_iter().collect::<BTreeSet<_>>();
             memory.relate(id, Slot::PortNetwork, one("network_id"), &mut out);
@@ -87,4 +59,32 @@ pub(super) fn port(
         }
         _ => Ok(Vec::new()),
     }
+}
+
+/// The report of network `net` (id `id`), as a notification or a listing shows it.
+pub(super) fn network_resource(net: &Map<String, Value>, id: &str) -> Change {
+    let project = net.get("project_id").or_else(|| net.get("tenant_id"));
+    let (name, state) = (text(net, "name"), text(net, "status"));
+    resource(kind::NETWORK, id, name, state, &[("project_id", project)])
+}
+
+/// The report of port `port` (id `id`); `None` unless a compute owns it.
+pub(super) fn port_resource(port: &Map<String, Value>, id: &str) -> Option<Change> {
+    if !text(port, "device_owner").is_some_and(|o| o.contains("compute")) {
+        return None;
+    }
+    let ips = port.get("fixed_ips").and_then(Value::as_array).into_iter().flatten();
+    let ips = Value::Array(ips.filter_map(|ip| ip.get("ip_address").cloned()).collect());
+    let project = port.get("project_id").or_else(|| port.get("tenant_id"));
+    Some(resource(
+        kind::PORT,
+        id,
+        text(port, "name"),
+        text(port, "status"),
+        &[
+            ("project_id", project),
+            ("ip_addresses", Some(&ips)),
+            ("host_id", port.get("binding:host_id")),
+        ],
+    ))
 }
