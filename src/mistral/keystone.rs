@@ -34,11 +34,13 @@ pub struct KeystoneConfig {
     pub renew_before_s: u64,
 }
 
-fn default_domain() -> String {
+/// Keystone's default domain, for the `*_domain_name` keys of every Keystone table.
+pub(crate) fn default_domain() -> String {
     "Default".into()
 }
 
-fn default_interface() -> String {
+/// The catalog interface used when a table names none.
+pub(crate) fn default_interface() -> String {
     "public".into()
 }
 

@@ -17,6 +17,7 @@ mod keystone;
 pub use client::{Client, Execution, Fault, classify};
 pub use dispatch::{Backoff, Durable, Event, Hook, OutboxUpdate, Sink, dispatch};
 pub use keystone::{Keystone, KeystoneConfig, endpoint};
+pub(crate) use keystone::{default_domain, default_interface};
 
 use serde::Deserialize;
 use std::time::Duration;

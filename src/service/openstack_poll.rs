@@ -34,28 +34,20 @@ pub struct OpenStackConfig {
     /// The project to scope the token to.
     pub project_name: String,
     /// The user's domain.
-    #[serde(default = "default_domain")]
+    #[serde(default = "crate::mistral::default_domain")]
     pub user_domain_name: String,
     /// The project's domain.
-    #[serde(default = "default_domain")]
+    #[serde(default = "crate::mistral::default_domain")]
     pub project_domain_name: String,
     /// The catalog region to use; any when absent.
     #[serde(default)]
     pub region_name: Option<String>,
     /// The catalog interface to use.
-    #[serde(default = "default_interface")]
+    #[serde(default = "crate::mistral::default_interface")]
     pub interface: String,
     /// Seconds between polls (at least 1).
     #[serde(default = "default_interval")]
     pub poll_interval_s: u64,
-}
-
-fn default_domain() -> String {
-    "Default".into()
-}
-
-fn default_interface() -> String {
-    "public".into()
 }
 
 fn default_interval() -> u64 {
