@@ -11,30 +11,14 @@ use axum::http::{Method, Request, StatusCode, header};
 use causeway::service::serve::{self, Running, ServeConfig};
 use common::service::call;
 use http_body_util::BodyExt;
+use mistral_support::Scratch;
 use serde_json::{Value, json};
-use std::path::PathBuf;
 use std::time::Duration;
 use tower::ServiceExt;
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("causeway-web-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 fn start(dir: &Scratch, auth_token: Option<&str>) -> Running {
     let config = ServeConfig {
-        data_dir: dir.0.clone(),
+        data_dir: dir.path().join("data"),
         auth_token: auth_token.map(str::to_string),
         ..ServeConfig::default()
     };
@@ -80,7 +64,7 @@ async fn alarm_id(running: &Running, name: &str, resource: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browser_gets_the_page_at_the_root_and_the_vitrage_client_its_versions() {
-    let dir = Scratch::new("root");
+    let dir = Scratch::new("web-root");
     let running = start(&dir, None);
     let page = get(&running, "/", &[("accept", "text/html,application/xhtml+xml,*/*;q=0.8")]).await;
     assert_eq!(page.status(), StatusCode::OK);
@@ -100,7 +84,7 @@ async fn a_browser_gets_the_page_at_the_root_and_the_vitrage_client_its_versions
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_token_the_page_loads_its_data_needs_the_token_and_only_the_stream_takes_it_in_the_query()
  {
-    let dir = Scratch::new("token");
+    let dir = Scratch::new("web-token");
     let running = start(&dir, Some("s3cret"));
     let html = [("accept", "text/html")];
     assert_eq!(get(&running, "/", &html).await.status(), StatusCode::OK);
@@ -156,7 +140,7 @@ async fn until_event(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stream_tells_of_new_alarms_a_new_view_and_a_manual_run_request() {
-    let dir = Scratch::new("stream");
+    let dir = Scratch::new("web-stream");
     let running = start(&dir, None);
     let response = get(&running, "/v1/causeway/stream", &[]).await;
     let mut body = response.into_body();
@@ -186,7 +170,7 @@ async fn the_stream_tells_of_new_alarms_a_new_view_and_a_manual_run_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deduced_alarm_is_explained_by_its_template_scenario_and_bound_resources() {
-    let dir = Scratch::new("explain");
+    let dir = Scratch::new("web-explain");
     let running = start(&dir, None);
     raise(&running).await;
     let instance = alarm_id(&running, "instance unreachable", "web-1").await;
@@ -237,8 +221,8 @@ async fn a_deduced_alarm_is_explained_by_its_template_scenario_and_bound_resourc
 #[test]
 fn sigterm_stops_the_service_while_a_page_holds_its_event_stream_open() {
     use std::io::{BufRead, BufReader, Write};
-    let dir = Scratch::new("sigterm");
-    let serve = mistral_support::Serve::start(&dir.0, &[], &[]);
+    let dir = Scratch::new("web-sigterm");
+    let serve = mistral_support::Serve::start(&dir.path().join("data"), &[], &[]);
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", serve.port)).expect("connect");
     let request = "GET /v1/causeway/stream HTTP/1.1\r\nHost: localhost\r\n\r\n";
     stream.write_all(request.as_bytes()).expect("send");
