@@ -2,9 +2,9 @@
 //! is stored once and referred to by a 4-byte [`Sym`].
 
 use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
-use super::sharded::ShardedTable;
+use super::sharded::{SeededHasher, ShardedTable};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::GraphError;
@@ -43,7 +43,7 @@ pub struct Interner {
     text: String,
     spans: Vec<(u32, u32)>,
     table: ShardedTable<Sym>,
-    hasher: RandomState,
+    hasher: SeededHasher,
 }
 
 impl Interner {
@@ -57,7 +57,7 @@ impl Interner {
             text: String::new(),
             spans: Vec::new(),
             table: ShardedTable::new(),
-            hasher: RandomState::new(),
+            hasher: SeededHasher::default(),
         };
         for name in seed {
             // A seed is a short constant list, far from the 4 GiB limit, so this cannot fail.
@@ -132,7 +132,7 @@ impl<'de> Deserialize<'de> for Interner {
             text,
             spans: Vec::with_capacity(lens.len()),
             table: ShardedTable::with_capacity(lens.len()),
-            hasher: RandomState::new(),
+            hasher: SeededHasher::default(),
         };
         let mut start = 0u32;
         for len in lens {

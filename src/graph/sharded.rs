@@ -9,6 +9,11 @@
 
 use hashbrown::HashTable;
 
+/// The hasher of the tables whose keys come from input (interned strings, vertex keys): seeded
+/// per table, so a client cannot pick ids that collide, yet a fraction of SipHash's cost on
+/// the short strings of ids and names, which every event hashes several times.
+pub(crate) type SeededHasher = foldhash::fast::RandomState;
+
 /// The number of shards: small enough to cost nothing on an empty graph (32 bytes each,
 /// nothing allocated), large enough that a shard of a 4M-entry table rehashes in ~100 µs.
 const SHARDS: usize = 1024;

@@ -1,12 +1,12 @@
 //! The graph itself: vertex storage, adjacency, indexes, mutations and the change log.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
 use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
-use super::sharded::ShardedTable;
+use super::sharded::{SeededHasher, ShardedTable};
 use super::{
     Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
 };
@@ -30,7 +30,7 @@ pub struct Graph {
     /// holds only ids (4 bytes an entry) and compares keys through vertex storage; it is
     /// sharded, so adding a vertex never rehashes all of them.
     by_key: ShardedTable<VertexId>,
-    key_hasher: RandomState,
+    key_hasher: SeededHasher,
     /// Live vertices (placeholders included) by `vitrage_type`.
     by_type: BTreeMap<Sym, BTreeSet<VertexId>>,
     /// Live edges by label, as sorted `(source, target)` pairs.
@@ -54,7 +54,7 @@ impl Graph {
             slots: Vec::new(),
             free: Vec::new(),
             by_key: ShardedTable::new(),
-            key_hasher: RandomState::new(),
+            key_hasher: SeededHasher::default(),
             by_type: BTreeMap::new(),
             by_label: BTreeMap::new(),
             live_vertices: 0,
@@ -450,7 +450,7 @@ impl Graph {
 }
 
 /// The hash of a stored vertex's key, for growing the key table.
-fn key_hash(hasher: &RandomState, slots: &[Option<Vertex>], id: VertexId) -> u64 {
+fn key_hash(hasher: &SeededHasher, slots: &[Option<Vertex>], id: VertexId) -> u64 {
     match slots.get(id.0 as usize) {
         Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),
         // The table holds only stored vertices; any value keeps the table sound.

@@ -10,9 +10,9 @@
 //! that decode but were never a graph are an error and not a panic later.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::hash::{BuildHasher, RandomState};
+use std::hash::BuildHasher;
 
-use crate::graph::sharded::ShardedTable;
+use crate::graph::sharded::{SeededHasher, ShardedTable};
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Graph, is_reserved, key_hash};
@@ -213,7 +213,7 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     if freed.len() != slots.iter().filter(|s| s.is_none()).count() {
         return Err("an empty slot is not in the free list".into());
     }
-    let key_hasher = RandomState::new();
+    let key_hasher = SeededHasher::default();
     let mut by_key = ShardedTable::with_capacity(saved_keys.len());
     for v in saved_keys {
         let Some(vertex) = slots.get(v.0 as usize).and_then(Option::as_ref) else {
