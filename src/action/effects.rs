@@ -8,7 +8,7 @@ use super::resolve::{Resolved, ResolvedKind};
 use super::tracker::Decision;
 use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
 use crate::graph::{
-    Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Value, VertexId, names,
+    Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Sym, Value, VertexId, names,
 };
 
 /// Applies one decision; `execute_mistral` is not a graph effect and is ignored here.
@@ -125,15 +125,49 @@ pub fn set_cause(
 
 /// The live deduced alarm `name` on `target`.
 pub fn deduced_alarm(graph: &Graph, target: VertexId, name: &str) -> Option<VertexId> {
-    let target_id = target_id(graph, target)?;
-    let v = graph.find_vertex("vitrage", &format!("{name}:{target_id}"))?;
+    let id = DeducedId::new(name, graph.resolve(target_id(graph, target)?));
+    let v = graph.find_vertex(DEDUCED_TYPE, id.as_str())?;
     graph.vertex(v).is_some_and(|x| !x.is_deleted()).then_some(v)
 }
 
-fn target_id(graph: &Graph, target: VertexId) -> Option<String> {
+/// The `vitrage_type` of deduced alarms.
+const DEDUCED_TYPE: &str = "vitrage";
+
+/// A deduced alarm's entity id, `<alarm name>:<target id>`. It is looked up for every raise,
+/// undo and causal edge of a deduced alarm, so it is built on the stack when it is short, as
+/// ids and names are, rather than allocated each time.
+enum DeducedId {
+    Short([u8; 240], usize),
+    Long(String),
+}
+
+impl DeducedId {
+    fn new(name: &str, target_id: &str) -> DeducedId {
+        let len = name.len() + 1 + target_id.len();
+        let mut buf = [0u8; 240];
+        let Some(joined) = buf.get_mut(..len) else {
+            return DeducedId::Long(format!("{name}:{target_id}"));
+        };
+        let (head, tail) = joined.split_at_mut(name.len());
+        head.copy_from_slice(name.as_bytes());
+        tail[0] = b':';
+        tail[1..].copy_from_slice(target_id.as_bytes());
+        DeducedId::Short(buf, len)
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Two strings joined by `:` are UTF-8, so this is never empty for want of it.
+            DeducedId::Short(buf, len) => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
+            DeducedId::Long(s) => s,
+        }
+    }
+}
+
+/// The id a deduced alarm names its target by: its `id` property, else its entity id.
+fn target_id(graph: &Graph, target: VertexId) -> Option<Sym> {
     let vertex = graph.vertex(target)?;
-    let id = vertex.get_str(names::ID).unwrap_or(vertex.entity_id());
-    Some(graph.resolve(id).to_string())
+    Some(vertex.get_str(names::ID).unwrap_or(vertex.entity_id()))
 }
 
 fn raise(
@@ -149,12 +183,10 @@ fn raise(
         refresh_vertex(graph, tables, existing)?;
         return Ok(existing);
     }
-    let entity_id = format!("{name}:{}", target_id(graph, target).unwrap_or_default());
-    add_alarm(
-        graph,
-        tables,
-        AlarmSpec { kind: "vitrage", entity_id: &entity_id, name, severity, target, extra: &[] },
-    )
+    let id = DeducedId::new(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
+    let entity_id = graph.intern(id.as_str())?;
+    let spec = AlarmSpec { kind: DEDUCED_TYPE, entity_id, name, severity, target, extra: &[] };
+    add_alarm(graph, tables, spec)
 }
 
 /// An alarm vertex to add.
@@ -162,7 +194,7 @@ pub struct AlarmSpec<'a> {
     /// `vitrage_type`: the monitor, or `vitrage` for deduced alarms.
     pub kind: &'a str,
     /// Identity within the type.
-    pub entity_id: &'a str,
+    pub entity_id: Sym,
     /// Alarm name.
     pub name: &'a str,
     /// Severity as reported.
@@ -180,16 +212,19 @@ pub fn add_alarm(
     tables: &ValueTables,
     a: AlarmSpec<'_>,
 ) -> Result<VertexId, GraphError> {
-    let target_id = target_id(graph, a.target).unwrap_or_default();
+    let target_id = match target_id(graph, a.target) {
+        Some(id) => Value::Str(id),
+        None => graph.str_value("")?,
+    };
     let target_type = graph.vertex(a.target).map(|v| v.vitrage_type());
-    let entity_id = graph.intern(a.entity_id)?;
+    let entity_id = a.entity_id;
     let vitrage_type = graph.intern(a.kind)?;
     let mut props = vec![
         (names::NAME, graph.str_value(a.name)?),
         (names::SEVERITY, graph.str_value(a.severity)?),
         (names::STATE, graph.str_value("Active")?),
-        (names::RESOURCE_ID, graph.str_value(&target_id)?),
-        (names::VITRAGE_RESOURCE_ID, graph.str_value(&target_id)?),
+        (names::RESOURCE_ID, target_id),
+        (names::VITRAGE_RESOURCE_ID, target_id),
     ];
     if let Some(t) = target_type {
         props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));

@@ -310,10 +310,10 @@ impl Runner {
             // Vitrage's zabbix driver keeps the trigger text in `rawtext` too.
             extra.push((names::RAWTEXT, self.graph.str_value(&a.name)?));
         }
-        let entity_id = format!("{}:{}:{}", key.1, key.2, key.3);
+        let entity_id = self.graph.intern(&format!("{}:{}:{}", key.1, key.2, key.3))?;
         let spec = action::effects::AlarmSpec {
             kind: a.kind.as_str(),
-            entity_id: &entity_id,
+            entity_id,
             name: &a.name,
             severity: &severity,
             target,
