@@ -25,11 +25,11 @@ pub const EXECUTION_NAMESPACE: uuid::Uuid = uuid::uuid!("6dadc862-c485-490b-a93c
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct MistralKey {
     /// `metadata.name` of the template.
-    pub template: String,
+    pub template: Arc<str>,
     /// `<template name>-scenario<i>`.
-    pub scenario: String,
+    pub scenario: Arc<str>,
     /// `<scenario id>-action<j>`.
-    pub action: String,
+    pub action: Arc<str>,
     /// External identities (`<vitrage_type>:<entity id>`) of the bound vertices, sorted.
     pub bound: Vec<String>,
     /// 1 for the activation's first appearance, then 2, 3, ...
@@ -66,7 +66,7 @@ pub struct MistralRequest {
     /// Input with `get_attr` evaluated (null where it has no value).
     pub input: Map<String, Json>,
     /// The vertices the activation bound, in the rule's variable order.
-    pub bound: Vec<VertexId>,
+    pub bound: Arc<[VertexId]>,
 }
 
 /// The `execute_mistral` activations: which are live, and how often each appeared.
@@ -85,9 +85,9 @@ pub struct Workflows {
 /// What a new request is made of, computed only when an activation really appears.
 pub struct Appearing {
     /// Template name.
-    pub template: String,
+    pub template: Arc<str>,
     /// Scenario id.
-    pub scenario: String,
+    pub scenario: Arc<str>,
     /// External identities of the bound vertices, sorted.
     pub bound: Vec<String>,
 }
@@ -101,7 +101,7 @@ impl Workflows {
         action: &ActionId,
         trigger: &Arc<[VertexId]>,
         identity: impl FnOnce() -> Appearing,
-        resolved: impl FnOnce() -> Option<(String, Map<String, Json>, Vec<VertexId>)>,
+        resolved: impl FnOnce() -> Option<(String, Map<String, Json>, Arc<[VertexId]>)>,
     ) -> Option<MistralRequest> {
         let support = self.live.entry((action.clone(), trigger.clone())).or_insert(0);
         *support += 1;
@@ -110,14 +110,25 @@ impl Workflows {
         }
         let (workflow, input, bound) = resolved()?;
         let who = identity();
-        let count = self.appearances.entry((action.clone(), who.bound.clone())).or_insert(0);
-        *count += 1;
+        // The key is looked up before it is copied: an activation seen before (the alarm
+        // came back) costs no copy of its identities.
+        let seen = (action.clone(), who.bound);
+        let count = match self.appearances.get_mut(&seen) {
+            Some(count) => {
+                *count += 1;
+                *count
+            }
+            None => {
+                self.appearances.insert(seen.clone(), 1);
+                1
+            }
+        };
         let key = MistralKey {
             template: who.template,
             scenario: who.scenario,
-            action: action.to_string(),
-            bound: who.bound,
-            count: *count,
+            action: action.clone(),
+            bound: seen.1,
+            count,
         };
         Some(MistralRequest { key, workflow, input, bound })
     }
@@ -146,8 +157,8 @@ mod tests {
         }
     }
 
-    fn resolved() -> Option<(String, Map<String, Json>, Vec<VertexId>)> {
-        Some(("migrate_instance".into(), Map::new(), vec![VertexId(1)]))
+    fn resolved() -> Option<(String, Map<String, Json>, Arc<[VertexId]>)> {
+        Some(("migrate_instance".into(), Map::new(), vec![VertexId(1)].into()))
     }
 
     #[test]

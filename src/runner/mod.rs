@@ -103,6 +103,8 @@ pub struct Runner {
     performed: crate::graph::ShardedMap<Instance, std::sync::Arc<Resolved>>,
     workflows: Workflows,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
+    /// The shared names of the current rules' scenarios, by scenario index.
+    names: Vec<ScenarioNames>,
     resources: index::ResourceIndex,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Live `raise_alarm` instances per causal edge they ask for.
@@ -121,6 +123,8 @@ impl Runner {
         let inc = Incremental::new(&compiled);
         let tables =
             ValueTables::builtin().map_err(|e| bad("datasource values", format!("{e:?}")))?;
+        let mut action_ids = rustc_hash::FxHashSet::default();
+        let names = scenario_names(&rules, &mut action_ids);
         Ok(Runner {
             graph,
             tables,
@@ -130,7 +134,8 @@ impl Runner {
             tracker: Tracker::new(),
             performed: crate::graph::ShardedMap::default(),
             workflows: Workflows::default(),
-            action_ids: rustc_hash::FxHashSet::default(),
+            action_ids,
+            names,
             resources: index::ResourceIndex::default(),
             alarms: BTreeMap::new(),
             causes: HashMap::default(),
@@ -418,6 +423,7 @@ impl Runner {
             .into_iter()
             .filter(|a| !old_ids.contains(&scenario_of(&rules, a)))
             .collect();
+        self.names = scenario_names(&rules, &mut self.action_ids);
         self.rules = rules;
         self.compiled = compiled;
         self.inc = inc;
@@ -515,11 +521,10 @@ impl Runner {
     fn react(&mut self, a: &Activation, appeared: bool, decisions: &mut Decisions) {
         let rule = &self.rules.rules[a.rule as usize];
         let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
-        let mut trigger: Vec<VertexId> = a.binding.to_vec();
-        trigger.sort();
-        let trigger: std::sync::Arc<[VertexId]> = trigger.into();
-        for spec in &scenario.actions {
-            let id = shared_id(&mut self.action_ids, &spec.id);
+        let names = &self.names[rule.scenario.0 as usize];
+        let trigger = sorted(&a.binding);
+        for (spec, id) in scenario.actions.iter().zip(&names.actions) {
+            let id = id.clone();
             let why = || {
                 let binding: Vec<String> = rule
                     .vars
@@ -538,8 +543,8 @@ impl Runner {
                 let graph = &self.graph;
                 let warnings = &mut self.outcome.warnings;
                 let identity = || Appearing {
-                    template: self.rules.templates[scenario.template.0 as usize].name.clone(),
-                    scenario: scenario.id.clone(),
+                    template: names.template.clone(),
+                    scenario: names.scenario.clone(),
                     bound: external_ids(graph, &trigger),
                 };
                 let resolved =
@@ -547,7 +552,7 @@ impl Runner {
                         Some(Resolved {
                             kind: ResolvedKind::ExecuteMistral { workflow, input },
                             ..
-                        }) => Some((workflow, input, a.binding.to_vec())),
+                        }) => Some((workflow, input, a.binding.clone())),
                         _ => None,
                     };
                 if let Some(request) = self.workflows.appeared(&id, &trigger, identity, resolved) {
@@ -673,13 +678,66 @@ fn shared_id(ids: &mut rustc_hash::FxHashSet<action::ActionId>, id: &str) -> act
     shared
 }
 
+/// A scenario's names, shared rather than copied into every action instance and workflow
+/// request: made once per rule set, so an activation copies no string and hashes none.
+struct ScenarioNames {
+    template: std::sync::Arc<str>,
+    scenario: std::sync::Arc<str>,
+    /// The ids of its actions, in order.
+    actions: Vec<action::ActionId>,
+}
+
+fn scenario_names(
+    rules: &RuleSet,
+    ids: &mut rustc_hash::FxHashSet<action::ActionId>,
+) -> Vec<ScenarioNames> {
+    let template = |s: &crate::compile::ir::ScenarioSpec| {
+        rules.templates.get(s.template.0 as usize).map_or("", |t| t.name.as_str())
+    };
+    rules
+        .scenarios
+        .iter()
+        .map(|s| ScenarioNames {
+            template: template(s).into(),
+            scenario: s.id.as_str().into(),
+            actions: s.actions.iter().map(|a| shared_id(ids, &a.id)).collect(),
+        })
+        .collect()
+}
+
+/// An activation's vertices, sorted: the trigger of its action instances. Sorted on the
+/// stack, so the only allocation is the shared slice itself.
+fn sorted(binding: &[VertexId]) -> std::sync::Arc<[VertexId]> {
+    let mut buf = [VertexId(0); 16];
+    match buf.get_mut(..binding.len()) {
+        Some(sorted) => {
+            sorted.copy_from_slice(binding);
+            sorted.sort_unstable();
+            std::sync::Arc::from(&*sorted)
+        }
+        None => {
+            let mut sorted = binding.to_vec();
+            sorted.sort_unstable();
+            sorted.into()
+        }
+    }
+}
+
 /// The external identities (`<vitrage_type>:<entity id>`) of `vertices`, sorted: what names
 /// an activation across restarts, where slot ids may differ.
 fn external_ids(graph: &Graph, vertices: &[VertexId]) -> Vec<String> {
     let mut ids: Vec<String> = vertices
         .iter()
         .filter_map(|&v| graph.vertex(v))
-        .map(|v| format!("{}:{}", graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id())))
+        .map(|v| {
+            let (kind, id) = (graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id()));
+            // Sized up front: `format!` would grow the string piece by piece.
+            let mut text = String::with_capacity(kind.len() + 1 + id.len());
+            text.push_str(kind);
+            text.push(':');
+            text.push_str(id);
+            text
+        })
         .collect();
     ids.sort();
     ids

@@ -177,8 +177,9 @@ impl Runner {
         let causes = saved.causes.into_iter().collect();
         let resources = super::index::ResourceIndex::from_saved(&mut graph, &saved.resources)
             .map_err(RestoreError::Invalid)?;
-        let action_ids: rustc_hash::FxHashSet<_> =
+        let mut action_ids: rustc_hash::FxHashSet<_> =
             saved.action_ids.into_iter().map(Arc::<str>::from).collect();
+        let names = super::scenario_names(&rules, &mut action_ids);
         let tables = ValueTables::builtin()
             .map_err(|e| RestoreError::Invalid(format!("datasource values: {e:?}")))?;
         Ok(Runner {
@@ -191,6 +192,7 @@ impl Runner {
             performed,
             workflows: saved.workflows,
             action_ids,
+            names,
             resources,
             alarms: saved.alarms,
             causes,
