@@ -87,47 +87,47 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// DO: records the instance; the decisions to carry out.
+    /// DO: records the instance; the decision to carry out, if any (one at most).
     pub fn do_action(
         &mut self,
         instance: Instance,
         action: Arc<Resolved>,
         score: u32,
-    ) -> Vec<Decision> {
+    ) -> Option<Decision> {
         let count = self.support.entry(instance.clone()).or_insert(0);
         *count += 1;
         if *count > 1 {
-            return Vec::new();
+            return None;
         }
         self.seq += 1;
         let rows = self.groups.entry(group_key(&action)).or_default();
         rows.push(Row { instance, score, seq: self.seq, action: action.clone() });
-        if top(rows) == Some(rows.len() - 1) { vec![Decision::Do(action)] } else { Vec::new() }
+        (top(rows) == Some(rows.len() - 1)).then_some(Decision::Do(action))
     }
 
-    /// UNDO: forgets the instance; the decisions to carry out.
-    pub fn undo_action(&mut self, instance: &Instance, action: &Arc<Resolved>) -> Vec<Decision> {
+    /// UNDO: forgets the instance; the decision to carry out, if any (one at most).
+    pub fn undo_action(&mut self, instance: &Instance, action: &Arc<Resolved>) -> Option<Decision> {
         match self.support.get_mut(instance) {
             Some(count) if *count > 1 => {
                 *count -= 1;
-                return Vec::new();
+                return None;
             }
             Some(_) => {
                 self.support.remove(instance);
             }
-            None => return Vec::new(),
+            None => return None,
         }
         let key = group_key(action);
-        let Some(rows) = self.groups.get_mut(&key) else { return Vec::new() };
-        let Some(at) = rows.iter().position(|r| &r.instance == instance) else { return Vec::new() };
+        let rows = self.groups.get_mut(&key)?;
+        let at = rows.iter().position(|r| &r.instance == instance)?;
         let was_top = top(rows) == Some(at);
         let removed = rows.remove(at);
         let decisions = if !was_top {
-            Vec::new()
+            None
         } else {
             match top(rows) {
-                Some(next) => vec![Decision::Do(rows[next].action.clone())],
-                None => vec![Decision::Undo(removed.action)],
+                Some(next) => Some(Decision::Do(rows[next].action.clone())),
+                None => Some(Decision::Undo(removed.action)),
             }
         };
         if rows.is_empty() {
@@ -218,10 +218,10 @@ mod tests {
     fn worst_state_wins_and_reverts_to_the_next_worst() {
         let mut t = Tracker::new();
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
-        assert_eq!(t.do_action(inst("a", 7), sub.clone(), 20), vec![Decision::Do(sub.clone())]);
-        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30), vec![Decision::Do(err.clone())]);
-        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Do(sub.clone())]);
-        assert_eq!(t.undo_action(&inst("a", 7), &sub), vec![Decision::Undo(sub)]);
+        assert_eq!(t.do_action(inst("a", 7), sub.clone(), 20), Some(Decision::Do(sub.clone())));
+        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30), Some(Decision::Do(err.clone())));
+        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Do(sub.clone())));
+        assert_eq!(t.undo_action(&inst("a", 7), &sub), Some(Decision::Undo(sub)));
         assert!(t.is_empty());
     }
 
@@ -230,18 +230,18 @@ mod tests {
         let mut t = Tracker::new();
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
         t.do_action(inst("b", 8), err.clone(), 30);
-        assert!(t.do_action(inst("a", 7), sub.clone(), 20).is_empty());
-        assert!(t.undo_action(&inst("a", 7), &sub).is_empty());
-        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Undo(err)]);
+        assert!(t.do_action(inst("a", 7), sub.clone(), 20).is_none());
+        assert!(t.undo_action(&inst("a", 7), &sub).is_none());
+        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Undo(err)));
     }
 
     #[test]
     fn an_instance_with_two_supports_is_undone_with_the_last() {
         let mut t = Tracker::new();
         let err = state("ERROR", "b");
-        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30).len(), 1);
-        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_empty());
-        assert!(t.undo_action(&inst("b", 8), &err).is_empty());
-        assert_eq!(t.undo_action(&inst("b", 8), &err), vec![Decision::Undo(err)]);
+        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_some());
+        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_none());
+        assert!(t.undo_action(&inst("b", 8), &err).is_none());
+        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Undo(err)));
     }
 }

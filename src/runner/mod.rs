@@ -599,7 +599,7 @@ impl Runner {
                 }
                 made
             };
-            if !made.is_empty() && self.explain {
+            if made.is_some() && self.explain {
                 let mode = if appeared { "do" } else { "undo" };
                 let rule = why();
                 self.outcome.explanations.push(Explanation { mode, action: spec.id.clone(), rule });
