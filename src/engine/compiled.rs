@@ -2,8 +2,9 @@
 //! join plan from every variable.
 
 use crate::compile::ir::{End, RelationId, Rule, RuleSet, Var};
-use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId};
+use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId, names};
 use crate::template::pyregex::Pattern;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A property test of an entity relation.
 #[derive(Debug, Clone)]
@@ -57,6 +58,9 @@ pub struct CompiledRule {
 #[derive(Debug, Clone)]
 pub struct Compiled {
     relations: Vec<Vec<Vec<Test>>>,
+    /// The relations a vertex can be in, by its `vitrage_type`: a changed vertex is tested
+    /// against the few of its type instead of against every relation.
+    by_type: RelationsByType,
     /// Rules in IR order.
     pub rules: Vec<CompiledRule>,
 }
@@ -85,7 +89,23 @@ impl Compiled {
         for rule in &set.rules {
             rules.push(compile_rule(rule, graph)?);
         }
-        Ok(Compiled { relations, rules })
+        let by_type = RelationsByType::new(&relations);
+        Ok(Compiled { relations, by_type, rules })
+    }
+
+    /// Calls `f` with every relation `v` is in (see [`Compiled::member`]), in no particular
+    /// order.
+    pub fn each_relation_of(&self, graph: &Graph, v: VertexId, mut f: impl FnMut(RelationId)) {
+        let Some(vertex) = graph.vertex(v) else { return };
+        if !vertex.is_matchable() {
+            return;
+        }
+        let typed = self.by_type.typed.get(&vertex.vitrage_type()).map(Vec::as_slice);
+        for &rel in typed.unwrap_or_default().iter().chain(&self.by_type.untyped) {
+            if self.matches(rel, graph, vertex) {
+                f(rel);
+            }
+        }
     }
 
     /// Whether `v` is in the relation: live, not a placeholder, and matching every property
@@ -155,6 +175,45 @@ impl Compiled {
     pub fn relation_count(&self) -> usize {
         self.relations.len()
     }
+}
+
+/// Relations indexed by the `vitrage_type` their alternatives require.
+#[derive(Debug, Clone, Default)]
+struct RelationsByType {
+    /// Relations every alternative of which requires a type, under each type one requires.
+    typed: HashMap<Sym, Vec<RelationId>>,
+    /// Relations with an alternative that does not test the type exactly.
+    untyped: Vec<RelationId>,
+}
+
+impl RelationsByType {
+    fn new(relations: &[Vec<Vec<Test>>]) -> RelationsByType {
+        let mut index = RelationsByType::default();
+        for (r, alternatives) in relations.iter().enumerate() {
+            let rel = RelationId(r as u32);
+            let types: Option<Vec<Sym>> =
+                alternatives.iter().map(|alt| required_type(alt)).collect();
+            let Some(types) = types else {
+                index.untyped.push(rel);
+                continue;
+            };
+            for t in types {
+                let list = index.typed.entry(t).or_default();
+                if !list.contains(&rel) {
+                    list.push(rel);
+                }
+            }
+        }
+        index
+    }
+}
+
+/// The `vitrage_type` an alternative requires, if it tests it for equality.
+fn required_type(tests: &[Test]) -> Option<Sym> {
+    tests.iter().find_map(|t| match t {
+        Test::Eq(key, want) if *key == names::VITRAGE_TYPE => Some(*want),
+        _ => None,
+    })
 }
 
 fn compile_rule(rule: &Rule, graph: &mut Graph) -> Result<CompiledRule, GraphError> {
