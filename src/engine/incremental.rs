@@ -16,6 +16,7 @@ use crate::graph::{EdgeKey, Graph, GraphChange, Label, ShardedMap, VertexId};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 
 /// A rule firing for a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,12 +39,11 @@ pub struct Delta {
 /// The incremental evaluator's state: the current activations and relation memberships.
 #[derive(Debug, Default)]
 pub struct Incremental {
-    /// The live activations (a map to nothing: a sharded set).
-    active: ShardedMap<Activation, ()>,
-    /// Activations by (rule, vertex) for every vertex they bind. A vertex is in few
-    /// activations of one rule (a host in one per instance), so a `Vec` searched linearly
-    /// costs less than a set per entry: one allocation per key, none per activation.
-    by_vertex: ShardedMap<(u32, VertexId), Vec<Activation>>,
+    /// The live activations by (rule, vertex) for every vertex they bind; the set of live
+    /// activations is the entries under each activation's first vertex. A vertex is in few
+    /// activations of one rule (a host in one per instance, an alarm in one), so a list
+    /// searched linearly costs less than a set per entry, and a single one is kept inline.
+    by_vertex: ShardedMap<(u32, VertexId), Bound>,
     /// Relation memberships per vertex.
     membership: Membership,
     /// Rules and variables per relation; rules and negations per label.
@@ -129,7 +129,13 @@ impl Incremental {
 
     /// The current activations, sorted.
     pub fn activations(&self) -> BTreeSet<Activation> {
-        self.active.keys().cloned().collect()
+        self.active().cloned().collect()
+    }
+
+    /// Every live activation once, in no particular order.
+    fn active(&self) -> impl Iterator<Item = &Activation> + '_ {
+        let first = |&(_, v): &(u32, VertexId), a: &Activation| a.binding.first() == Some(&v);
+        self.by_vertex.iter().flat_map(move |(k, b)| b.iter().filter(move |a| first(k, a)))
     }
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
@@ -191,7 +197,7 @@ impl Incremental {
         s.order.sort_unstable_by(|&i, &j| at(i).cmp(at(j)));
         s.known.clear();
         s.known.resize(s.order.len(), false);
-        for a in self.by_vertex.get(&(r as u32, v)).into_iter().flatten() {
+        for a in self.by_vertex.get(&(r as u32, v)).into_iter().flat_map(Bound::iter) {
             if a.binding[var.0 as usize] != v {
                 continue;
             }
@@ -207,9 +213,9 @@ impl Incremental {
         }
         for (&i, _) in s.order.iter().zip(&s.known).filter(|(_, known)| !**known) {
             let a = Activation { rule: r as u32, binding: Binding::from(at(i)) };
-            if self.insert(a.clone()) {
-                delta.appeared.push(a);
-            }
+            // Not stored for the region, so not live: no binding is found twice.
+            self.insert(a.clone());
+            delta.appeared.push(a);
         }
     }
 
@@ -304,36 +310,86 @@ impl Incremental {
                 regions.push((r, Var(0), v));
             }
         }
-        for a in self.active.keys().filter(|a| a.rule as usize == r) {
+        for a in self.active().filter(|a| a.rule as usize == r) {
             regions.push((r, Var(0), a.binding[0]));
         }
     }
 
-    fn insert(&mut self, a: Activation) -> bool {
-        if self.active.insert(a.clone(), ()).is_some() {
-            return false;
-        }
+    /// Stores `a`, known not to be live.
+    fn insert(&mut self, a: Activation) {
         for v in a.binding.iter() {
-            self.by_vertex.entry((a.rule, *v)).or_default().push(a.clone());
-        }
-        true
-    }
-
-    fn remove(&mut self, a: &Activation) -> bool {
-        if self.active.remove(a).is_none() {
-            return false;
-        }
-        for v in a.binding.iter() {
-            if let Some(set) = self.by_vertex.get_mut(&(a.rule, *v)) {
-                if let Some(i) = set.iter().position(|x| x == a) {
-                    set.swap_remove(i);
-                }
-                if set.is_empty() {
-                    self.by_vertex.remove(&(a.rule, *v));
+            match self.by_vertex.entry((a.rule, *v)) {
+                Entry::Occupied(mut e) => e.get_mut().push(a.clone()),
+                Entry::Vacant(e) => {
+                    e.insert(Bound::One(a.clone()));
                 }
             }
         }
-        true
+    }
+
+    /// Forgets `a`; whether it was live.
+    fn remove(&mut self, a: &Activation) -> bool {
+        let mut found = false;
+        for v in a.binding.iter() {
+            let key = (a.rule, *v);
+            if let Some(bound) = self.by_vertex.get_mut(&key) {
+                let (removed, empty) = bound.remove(a);
+                found |= removed;
+                if empty {
+                    self.by_vertex.remove(&key);
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `a` is live.
+    fn contains(&self, a: &Activation) -> bool {
+        let Some(&first) = a.binding.first() else { return false };
+        self.by_vertex.get(&(a.rule, first)).is_some_and(|b| b.iter().any(|x| x == a))
+    }
+}
+
+/// The activations of one rule that bind one vertex.
+#[derive(Debug)]
+enum Bound {
+    /// Just one, the usual case, without a list to allocate.
+    One(Activation),
+    /// Two or more (none only while the entry is being removed).
+    Many(Vec<Activation>),
+}
+
+impl Bound {
+    fn iter(&self) -> std::slice::Iter<'_, Activation> {
+        match self {
+            Bound::One(a) => std::slice::from_ref(a).iter(),
+            Bound::Many(list) => list.iter(),
+        }
+    }
+
+    fn push(&mut self, a: Activation) {
+        match self {
+            Bound::One(first) => *self = Bound::Many(vec![first.clone(), a]),
+            Bound::Many(list) => list.push(a),
+        }
+    }
+
+    /// Removes `a`: whether it was there, and whether none is left.
+    fn remove(&mut self, a: &Activation) -> (bool, bool) {
+        match self {
+            Bound::One(x) => {
+                let removed = x == a;
+                (removed, removed)
+            }
+            Bound::Many(list) => {
+                let Some(i) = list.iter().position(|x| x == a) else { return (false, false) };
+                list.swap_remove(i);
+                if let [last] = list.as_slice() {
+                    *self = Bound::One(last.clone());
+                }
+                (true, false)
+            }
+        }
     }
 }
 
@@ -342,7 +398,7 @@ impl Incremental {
 /// it is read back with [`Incremental::restore`].
 impl Serialize for Incremental {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut active: Vec<&Activation> = self.active.keys().collect();
+        let mut active: Vec<&Activation> = self.active().collect();
         active.sort_unstable();
         Saved { active, membership: &self.membership }.serialize(s)
     }
@@ -390,9 +446,15 @@ impl Incremental {
             if a.binding.iter().any(|&v| graph.vertex(v).is_none()) {
                 return Err(format!("activation of rule {} binds a vertex not stored", a.rule));
             }
-            if !inc.insert(a) {
+            // The live set is read from each activation's first vertex: a vertex bound
+            // twice would list it twice (and no rule binds one vertex twice).
+            if a.binding.iter().enumerate().any(|(i, v)| a.binding[i + 1..].contains(v)) {
+                return Err(format!("activation of rule {} binds a vertex twice", a.rule));
+            }
+            if inc.contains(&a) {
                 return Err("an activation is saved twice".into());
             }
+            inc.insert(a);
         }
         Ok(inc)
     }
