@@ -52,6 +52,10 @@ pub struct CompiledRule {
     /// `plans[v]`: the join order starting from variable `v`; `None` when the positive
     /// pattern is not connected (Vitrage never matches such a clause, and neither does this).
     pub plans: Vec<Option<Vec<Step>>>,
+    /// `unplanned[v]`: the positive edges that `plans[v]` does not follow (self-loops, and
+    /// edges between variables bound by different steps), which a binding it finds must
+    /// still be checked for.
+    pub unplanned: Vec<Vec<(Var, Var, Label)>>,
 }
 
 /// The rule set prepared for a graph.
@@ -230,8 +234,21 @@ fn compile_rule(rule: &Rule, graph: &mut Graph) -> Result<CompiledRule, GraphErr
             target: n.target.clone(),
         });
     }
-    let plans = (0..relations.len()).map(|start| plan(start, relations.len(), &edges)).collect();
-    Ok(CompiledRule { relations, edges, negations, plans })
+    let plans: Vec<_> =
+        (0..relations.len()).map(|start| plan(start, relations.len(), &edges)).collect();
+    let unplanned =
+        plans.iter().map(|p| unplanned(p.as_deref().unwrap_or_default(), &edges)).collect();
+    Ok(CompiledRule { relations, edges, negations, plans, unplanned })
+}
+
+/// The edges none of `steps` follows. An edge listed twice is followed by the step that
+/// follows the other copy: the same graph edge satisfies both.
+fn unplanned(steps: &[Step], edges: &[(Var, Var, Label)]) -> Vec<(Var, Var, Label)> {
+    let follows = |st: &Step, &(s, t, label): &(Var, Var, Label)| {
+        let (from, to) = if st.forward { (s, t) } else { (t, s) };
+        st.label == label && st.from == from && st.var == to
+    };
+    edges.iter().filter(|e| !steps.iter().any(|st| follows(st, e))).copied().collect()
 }
 
 /// Breadth-first join order from `start` over positive edges.

@@ -105,7 +105,8 @@ pub(super) fn anchored_into(
     scratch.partial.clear();
     scratch.partial.resize(rule.relations.len(), None);
     scratch.partial[anchor.0 as usize] = Some(v);
-    let cx = Cx { c, rule, graph };
+    let unplanned = rule.unplanned.get(anchor.0 as usize).map(Vec::as_slice);
+    let cx = Cx { c, rule, graph, unplanned: unplanned.unwrap_or_default() };
     extend(&cx, steps, &mut scratch.partial, &mut scratch.found);
 }
 
@@ -114,6 +115,8 @@ struct Cx<'a> {
     c: &'a Compiled,
     rule: &'a CompiledRule,
     graph: &'a Graph,
+    /// The positive edges the plan does not follow.
+    unplanned: &'a [(Var, Var, Label)],
 }
 
 /// Follows `steps` from `partial`, appending every complete binding that holds to `out`.
@@ -121,7 +124,7 @@ fn extend(cx: &Cx, steps: &[Step], partial: &mut [Option<VertexId>], out: &mut V
     let Some((step, rest)) = steps.split_first() else {
         let start = out.len();
         out.extend(partial.iter().map(|b| b.unwrap_or(VertexId(0))));
-        if !holds(cx.c, cx.rule, cx.graph, &out[start..]) {
+        if !completes(cx, &out[start..]) {
             out.truncate(start);
         }
         return;
@@ -161,6 +164,16 @@ fn bind(
 
 fn live_edge(graph: &Graph, source: VertexId, target: VertexId, label: Label) -> bool {
     graph.edge(EdgeKey { source, target, label }).is_some_and(|e| !e.is_deleted)
+}
+
+/// [`holds`] for a binding found by following a plan, which has checked injectivity and the
+/// edges the plan follows already.
+fn completes(cx: &Cx, b: &[VertexId]) -> bool {
+    let edge = |&(s, t, label): &(Var, Var, Label)| {
+        live_edge(cx.graph, b[s.0 as usize], b[t.0 as usize], label)
+    };
+    cx.unplanned.iter().all(edge)
+        && cx.rule.negations.iter().all(|n| !negated_edge_exists(cx.c, n, cx.graph, b))
 }
 
 /// The checks that are not joins: every positive edge (including the ones between variables
