@@ -2,8 +2,9 @@
 //! join plan from every variable.
 
 use crate::compile::ir::{End, RelationId, Rule, RuleSet, Var};
-use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId};
+use crate::graph::{Graph, GraphError, Label, Sym, Value, Vertex, VertexId, names};
 use crate::template::pyregex::Pattern;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A property test of an entity relation.
 #[derive(Debug, Clone)]
@@ -51,12 +52,19 @@ pub struct CompiledRule {
     /// `plans[v]`: the join order starting from variable `v`; `None` when the positive
     /// pattern is not connected (Vitrage never matches such a clause, and neither does this).
     pub plans: Vec<Option<Vec<Step>>>,
+    /// `unplanned[v]`: the positive edges that `plans[v]` does not follow (self-loops, and
+    /// edges between variables bound by different steps), which a binding it finds must
+    /// still be checked for.
+    pub unplanned: Vec<Vec<(Var, Var, Label)>>,
 }
 
 /// The rule set prepared for a graph.
 #[derive(Debug, Clone)]
 pub struct Compiled {
     relations: Vec<Vec<Vec<Test>>>,
+    /// The relations a vertex can be in, by its `vitrage_type`: a changed vertex is tested
+    /// against the few of its type instead of against every relation.
+    by_type: RelationsByType,
     /// Rules in IR order.
     pub rules: Vec<CompiledRule>,
 }
@@ -85,7 +93,23 @@ impl Compiled {
         for rule in &set.rules {
             rules.push(compile_rule(rule, graph)?);
         }
-        Ok(Compiled { relations, rules })
+        let by_type = RelationsByType::new(&relations);
+        Ok(Compiled { relations, by_type, rules })
+    }
+
+    /// Calls `f` with every relation `v` is in (see [`Compiled::member`]), in no particular
+    /// order.
+    pub fn each_relation_of(&self, graph: &Graph, v: VertexId, mut f: impl FnMut(RelationId)) {
+        let Some(vertex) = graph.vertex(v) else { return };
+        if !vertex.is_matchable() {
+            return;
+        }
+        let typed = self.by_type.typed.get(&vertex.vitrage_type()).map(Vec::as_slice);
+        for &rel in typed.unwrap_or_default().iter().chain(&self.by_type.untyped) {
+            if self.matches(rel, graph, vertex) {
+                f(rel);
+            }
+        }
     }
 
     /// Whether `v` is in the relation: live, not a placeholder, and matching every property
@@ -157,6 +181,45 @@ impl Compiled {
     }
 }
 
+/// Relations indexed by the `vitrage_type` their alternatives require.
+#[derive(Debug, Clone, Default)]
+struct RelationsByType {
+    /// Relations every alternative of which requires a type, under each type one requires.
+    typed: HashMap<Sym, Vec<RelationId>>,
+    /// Relations with an alternative that does not test the type exactly.
+    untyped: Vec<RelationId>,
+}
+
+impl RelationsByType {
+    fn new(relations: &[Vec<Vec<Test>>]) -> RelationsByType {
+        let mut index = RelationsByType::default();
+        for (r, alternatives) in relations.iter().enumerate() {
+            let rel = RelationId(r as u32);
+            let types: Option<Vec<Sym>> =
+                alternatives.iter().map(|alt| required_type(alt)).collect();
+            let Some(types) = types else {
+                index.untyped.push(rel);
+                continue;
+            };
+            for t in types {
+                let list = index.typed.entry(t).or_default();
+                if !list.contains(&rel) {
+                    list.push(rel);
+                }
+            }
+        }
+        index
+    }
+}
+
+/// The `vitrage_type` an alternative requires, if it tests it for equality.
+fn required_type(tests: &[Test]) -> Option<Sym> {
+    tests.iter().find_map(|t| match t {
+        Test::Eq(key, want) if *key == names::VITRAGE_TYPE => Some(*want),
+        _ => None,
+    })
+}
+
 fn compile_rule(rule: &Rule, graph: &mut Graph) -> Result<CompiledRule, GraphError> {
     let relations: Vec<RelationId> = rule.vars.iter().map(|v| v.relation).collect();
     let mut edges = Vec::with_capacity(rule.edges.len());
@@ -171,8 +234,21 @@ fn compile_rule(rule: &Rule, graph: &mut Graph) -> Result<CompiledRule, GraphErr
             target: n.target.clone(),
         });
     }
-    let plans = (0..relations.len()).map(|start| plan(start, relations.len(), &edges)).collect();
-    Ok(CompiledRule { relations, edges, negations, plans })
+    let plans: Vec<_> =
+        (0..relations.len()).map(|start| plan(start, relations.len(), &edges)).collect();
+    let unplanned =
+        plans.iter().map(|p| unplanned(p.as_deref().unwrap_or_default(), &edges)).collect();
+    Ok(CompiledRule { relations, edges, negations, plans, unplanned })
+}
+
+/// The edges none of `steps` follows. An edge listed twice is followed by the step that
+/// follows the other copy: the same graph edge satisfies both.
+fn unplanned(steps: &[Step], edges: &[(Var, Var, Label)]) -> Vec<(Var, Var, Label)> {
+    let follows = |st: &Step, &(s, t, label): &(Var, Var, Label)| {
+        let (from, to) = if st.forward { (s, t) } else { (t, s) };
+        st.label == label && st.from == from && st.var == to
+    };
+    edges.iter().filter(|e| !steps.iter().any(|st| follows(st, e))).copied().collect()
 }
 
 /// Breadth-first join order from `start` over positive edges.

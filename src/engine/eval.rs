@@ -68,51 +68,112 @@ fn injective(b: &[u32]) -> bool {
 
 /// Every binding of rule `r` in which variable `anchor` is `v`.
 pub fn anchored(c: &Compiled, r: usize, anchor: Var, v: VertexId, graph: &Graph) -> Vec<Binding> {
-    let rule = &c.rules[r];
-    let Some(Some(steps)) = rule.plans.get(anchor.0 as usize) else { return Vec::new() };
-    if !c.member(rule.relations[anchor.0 as usize], graph, v) {
+    let mut scratch = Scratch::default();
+    anchored_into(c, r, anchor, v, graph, &mut scratch);
+    let arity = c.rules[r].relations.len();
+    if arity == 0 {
         return Vec::new();
     }
-    let mut binding: Vec<Option<VertexId>> = vec![None; rule.relations.len()];
-    binding[anchor.0 as usize] = Some(v);
-    let mut out = Vec::new();
-    extend(c, rule, steps, graph, &mut binding, &mut out);
-    out
+    scratch.found.chunks_exact(arity).map(Binding::from).collect()
 }
 
-fn extend(
+/// Buffers for [`anchored_into`], kept by the caller between calls so that an evaluation
+/// allocates nothing once they have grown to the size of the largest neighbourhood.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// The binding being extended, in the rule's variable order.
+    partial: Vec<Option<VertexId>>,
+    /// The complete bindings found, one after another, each as long as the rule has variables.
+    pub(super) found: Vec<VertexId>,
+}
+
+/// [`anchored`] into `scratch.found` (cleared first), as consecutive bindings.
+pub(super) fn anchored_into(
     c: &Compiled,
-    rule: &CompiledRule,
-    steps: &[Step],
+    r: usize,
+    anchor: Var,
+    v: VertexId,
     graph: &Graph,
-    binding: &mut Vec<Option<VertexId>>,
-    out: &mut Vec<Binding>,
+    scratch: &mut Scratch,
 ) {
+    scratch.found.clear();
+    let rule = &c.rules[r];
+    let Some(Some(steps)) = rule.plans.get(anchor.0 as usize) else { return };
+    if !c.member(rule.relations[anchor.0 as usize], graph, v) {
+        return;
+    }
+    scratch.partial.clear();
+    scratch.partial.resize(rule.relations.len(), None);
+    scratch.partial[anchor.0 as usize] = Some(v);
+    let unplanned = rule.unplanned.get(anchor.0 as usize).map(Vec::as_slice);
+    let cx = Cx { c, rule, graph, unplanned: unplanned.unwrap_or_default() };
+    extend(&cx, steps, &mut scratch.partial, &mut scratch.found);
+}
+
+/// What an anchored evaluation reads: the rules, the rule evaluated and the graph.
+struct Cx<'a> {
+    c: &'a Compiled,
+    rule: &'a CompiledRule,
+    graph: &'a Graph,
+    /// The positive edges the plan does not follow.
+    unplanned: &'a [(Var, Var, Label)],
+}
+
+/// Follows `steps` from `partial`, appending every complete binding that holds to `out`.
+fn extend(cx: &Cx, steps: &[Step], partial: &mut [Option<VertexId>], out: &mut Vec<VertexId>) {
     let Some((step, rest)) = steps.split_first() else {
-        let full: Binding = binding.iter().map(|b| b.unwrap_or(VertexId(0))).collect();
-        if holds(c, rule, graph, &full) {
-            out.push(full);
+        let start = out.len();
+        out.extend(partial.iter().map(|b| b.unwrap_or(VertexId(0))));
+        if !completes(cx, &out[start..]) {
+            out.truncate(start);
         }
         return;
     };
-    let Some(from) = binding[step.from.0 as usize] else { return };
-    let candidates: Vec<VertexId> = if step.forward {
-        graph.out_neighbours(from, step.label).collect()
-    } else {
-        graph.in_neighbours(from, step.label).collect()
-    };
-    for n in candidates {
-        if binding.contains(&Some(n)) || !c.member(rule.relations[step.var.0 as usize], graph, n) {
-            continue;
+    let Some(from) = partial[step.from.0 as usize] else { return };
+    // The neighbours are read straight from the adjacency: the graph is only borrowed, so
+    // nothing needs to be copied out of it before going deeper.
+    if step.forward {
+        for n in cx.graph.out_neighbours(from, step.label) {
+            bind(cx, step, rest, partial, out, n);
         }
-        binding[step.var.0 as usize] = Some(n);
-        extend(c, rule, rest, graph, binding, out);
-        binding[step.var.0 as usize] = None;
+    } else {
+        for n in cx.graph.in_neighbours(from, step.label) {
+            bind(cx, step, rest, partial, out, n);
+        }
     }
+}
+
+/// Binds `step.var` to `n` if it is in the variable's relation and not bound already, and
+/// goes on with the `rest` of the plan.
+fn bind(
+    cx: &Cx,
+    step: &Step,
+    rest: &[Step],
+    partial: &mut [Option<VertexId>],
+    out: &mut Vec<VertexId>,
+    n: VertexId,
+) {
+    let slot = step.var.0 as usize;
+    if partial.contains(&Some(n)) || !cx.c.member(cx.rule.relations[slot], cx.graph, n) {
+        return;
+    }
+    partial[slot] = Some(n);
+    extend(cx, rest, partial, out);
+    partial[slot] = None;
 }
 
 fn live_edge(graph: &Graph, source: VertexId, target: VertexId, label: Label) -> bool {
     graph.edge(EdgeKey { source, target, label }).is_some_and(|e| !e.is_deleted)
+}
+
+/// [`holds`] for a binding found by following a plan, which has checked injectivity and the
+/// edges the plan follows already.
+fn completes(cx: &Cx, b: &[VertexId]) -> bool {
+    let edge = |&(s, t, label): &(Var, Var, Label)| {
+        live_edge(cx.graph, b[s.0 as usize], b[t.0 as usize], label)
+    };
+    cx.unplanned.iter().all(edge)
+        && cx.rule.negations.iter().all(|n| !negated_edge_exists(cx.c, n, cx.graph, b))
 }
 
 /// The checks that are not joins: every positive edge (including the ones between variables

@@ -10,12 +10,13 @@
 //! compared with the activations stored for it.
 
 use super::compiled::Compiled;
-use super::eval::{Binding, anchored};
+use super::eval::{self, Binding};
 use crate::compile::ir::{End, RelationId, Var};
 use crate::graph::{EdgeKey, Graph, GraphChange, Label, ShardedMap, VertexId};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
 
 /// A rule firing for a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -38,16 +39,47 @@ pub struct Delta {
 /// The incremental evaluator's state: the current activations and relation memberships.
 #[derive(Debug, Default)]
 pub struct Incremental {
-    /// The live activations (a map to nothing: a sharded set).
-    active: ShardedMap<Activation, ()>,
-    /// Activations by (rule, vertex) for every vertex they bind. A vertex is in few
-    /// activations of one rule (a host in one per instance), so a `Vec` searched linearly
-    /// costs less than a set per entry: one allocation per key, none per activation.
-    by_vertex: ShardedMap<(u32, VertexId), Vec<Activation>>,
+    /// The live activations by (rule, vertex) for every vertex they bind; the set of live
+    /// activations is the entries under each activation's first vertex. A vertex is in few
+    /// activations of one rule (a host in one per instance, an alarm in one), so a list
+    /// searched linearly costs less than a set per entry, and a single one is kept inline.
+    by_vertex: ShardedMap<(u32, VertexId), Bound>,
     /// Relation memberships per vertex.
     membership: Membership,
     /// Rules and variables per relation; rules and negations per label.
     uses: Uses,
+    /// Buffers reused by every batch; empty between batches, and not saved.
+    scratch: Scratch,
+}
+
+/// The bindings of a rule with one variable bound to one vertex: (rule, variable, vertex).
+type Region = (usize, Var, VertexId);
+
+/// Buffers of [`Incremental::apply`], kept so that once they have grown a batch allocates
+/// only the activations that appear and the [`Delta`] it returns.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The regions the batch touches.
+    regions: Vec<Region>,
+    /// The vertices whose properties or liveness changed.
+    touched: Vec<VertexId>,
+    /// One vertex's memberships now, as [`Membership`] words.
+    now: Vec<u64>,
+    /// The buffers of one region's recomputation.
+    region: RegionScratch,
+}
+
+/// Buffers of [`Incremental::recompute`].
+#[derive(Debug, Default)]
+struct RegionScratch {
+    /// The region's bindings on the new graph.
+    eval: eval::Scratch,
+    /// The start of each of those bindings in `eval.found`, in binding order.
+    order: Vec<usize>,
+    /// Whether each binding, in `order`'s order, is active already.
+    known: Vec<bool>,
+    /// The region's activations that no longer hold.
+    stale: Vec<Activation>,
 }
 
 #[derive(Debug, Default)]
@@ -97,13 +129,19 @@ impl Incremental {
 
     /// The current activations, sorted.
     pub fn activations(&self) -> BTreeSet<Activation> {
-        self.active.keys().cloned().collect()
+        self.active().cloned().collect()
+    }
+
+    /// Every live activation once, in no particular order.
+    fn active(&self) -> impl Iterator<Item = &Activation> + '_ {
+        let first = |&(_, v): &(u32, VertexId), a: &Activation| a.binding.first() == Some(&v);
+        self.by_vertex.iter().flat_map(move |(k, b)| b.iter().filter(move |a| first(k, a)))
     }
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
-        let mut regions: Vec<(usize, Var, VertexId)> = Vec::new();
-        let mut touched: Vec<VertexId> = Vec::new();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let Scratch { regions, touched, now, region } = &mut scratch;
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),
@@ -113,97 +151,136 @@ impl Incremental {
                 GraphChange::EdgeAdded(k)
                 | GraphChange::EdgeDeleted(k)
                 | GraphChange::EdgeRemoved(k) => {
-                    self.edge_regions(c, graph, *k, &mut regions);
+                    self.edge_regions(c, graph, *k, regions);
                 }
             }
         }
         touched.sort_unstable();
         touched.dedup();
-        let mut now: Vec<RelationId> = Vec::new();
-        for v in touched {
-            now.clear();
-            now.extend(
-                (0..c.relation_count())
-                    .map(|r| RelationId(r as u32))
-                    .filter(|&r| c.member(r, graph, v)),
-            );
-            if self.membership.is(v, &now) {
-                continue;
-            }
-            let before = self.membership.get(v);
-            let changed =
-                now.iter().chain(before.iter()).filter(|r| now.contains(r) != before.contains(r));
-            for rel in changed {
-                for &(r, var) in self.uses.vars_of_relation.get(rel).into_iter().flatten() {
-                    regions.push((r, var, v));
-                }
-                for &(r, k, free_is_source) in self.uses.free_ends.get(rel).into_iter().flatten() {
-                    let n = &c.rules[r].negations[k];
-                    let (bound_end, neighbours): (&End, Vec<VertexId>) = if free_is_source {
-                        (&n.target, graph_out_all(graph, v, n.label))
-                    } else {
-                        (&n.source, graph_in_all(graph, v, n.label))
-                    };
-                    match bound_end {
-                        End::Bound(var) => {
-                            for w in neighbours {
-                                regions.push((r, *var, w));
-                            }
-                        }
-                        End::Free { .. } if !neighbours.is_empty() => {
-                            self.whole_rule(c, r, graph, &mut regions);
-                        }
-                        End::Free { .. } => {}
-                    }
-                }
-            }
-            self.membership.set(v, &now);
+        for &v in touched.iter() {
+            self.membership_regions(c, graph, v, now, regions);
         }
-        let mut appeared: BTreeSet<Activation> = BTreeSet::new();
-        let mut disappeared: BTreeSet<Activation> = BTreeSet::new();
         regions.sort_unstable();
         regions.dedup();
-        let mut stale: Vec<Activation> = Vec::new();
-        for (r, var, v) in regions {
-            // Sorted, not hashed: a region holds a handful of bindings, often none.
-            let mut fresh: Vec<Activation> = anchored(c, r, var, v, graph)
-                .into_iter()
-                .map(|binding| Activation { rule: r as u32, binding })
-                .collect();
-            fresh.sort_unstable();
-            stale.clear();
-            stale.extend(
-                self.by_vertex
-                    .get(&(r as u32, v))
-                    .into_iter()
-                    .flatten()
-                    .filter(|a| a.binding[var.0 as usize] == v && fresh.binary_search(a).is_err())
-                    .cloned(),
-            );
-            for a in stale.drain(..) {
-                if self.remove(&a) && !appeared.remove(&a) {
-                    disappeared.insert(a);
-                }
+        let mut delta = Delta::default();
+        for &r in regions.iter() {
+            self.recompute(c, graph, r, region, &mut delta);
+        }
+        regions.clear();
+        touched.clear();
+        self.scratch = scratch;
+        // Each activation changes at most once in a batch: every region that holds it is
+        // recomputed on the same new graph, so they agree on it, and the first one to see it
+        // brings it in line. Sorting is thus all the order a delta needs.
+        delta.appeared.sort_unstable();
+        delta.disappeared.sort_unstable();
+        delta
+    }
+
+    /// Recomputes region `(r, var, v)` and brings the activations stored for it in line,
+    /// recording what appeared and disappeared in `delta`.
+    fn recompute(
+        &mut self,
+        c: &Compiled,
+        graph: &Graph,
+        (r, var, v): Region,
+        s: &mut RegionScratch,
+        delta: &mut Delta,
+    ) {
+        eval::anchored_into(c, r, var, v, graph, &mut s.eval);
+        let arity = c.rules[r].relations.len().max(1);
+        let found = &s.eval.found;
+        let at = |i: usize| &found[i..i + arity];
+        // Sorted, not hashed: a region holds a handful of bindings, often none.
+        s.order.clear();
+        s.order.extend((0..found.len()).step_by(arity));
+        s.order.sort_unstable_by(|&i, &j| at(i).cmp(at(j)));
+        s.known.clear();
+        s.known.resize(s.order.len(), false);
+        for a in self.by_vertex.get(&(r as u32, v)).into_iter().flat_map(Bound::iter) {
+            if a.binding[var.0 as usize] != v {
+                continue;
             }
-            for a in fresh {
-                if self.insert(a.clone()) && !disappeared.remove(&a) {
-                    appeared.insert(a);
-                }
+            match s.order.binary_search_by(|&i| at(i).cmp(&a.binding)) {
+                Ok(k) => s.known[k] = true,
+                Err(_) => s.stale.push(a.clone()),
             }
         }
-        Delta {
-            appeared: appeared.into_iter().collect(),
-            disappeared: disappeared.into_iter().collect(),
+        for a in s.stale.drain(..) {
+            if self.remove(&a) {
+                delta.disappeared.push(a);
+            }
+        }
+        for (&i, _) in s.order.iter().zip(&s.known).filter(|(_, known)| !**known) {
+            let a = Activation { rule: r as u32, binding: Binding::from(at(i)) };
+            // Not stored for the region, so not live: no binding is found twice.
+            self.insert(a.clone());
+            delta.appeared.push(a);
         }
     }
 
-    fn edge_regions(
+    /// Pushes the regions that `v`'s change of relation memberships touches, and records its
+    /// memberships now; `now` is a buffer.
+    fn membership_regions(
+        &mut self,
+        c: &Compiled,
+        graph: &Graph,
+        v: VertexId,
+        now: &mut Vec<u64>,
+        regions: &mut Vec<Region>,
+    ) {
+        now.clear();
+        now.resize(self.membership.words, 0);
+        c.each_relation_of(graph, v, |rel| now[rel.0 as usize / 64] |= 1 << (rel.0 % 64));
+        let before = self.membership.of(v);
+        let was = |w: usize| before.map_or(0, |b| b[w]);
+        if (0..now.len()).all(|w| now[w] == was(w)) {
+            return;
+        }
+        for (w, &word) in now.iter().enumerate() {
+            let mut changed = word ^ was(w);
+            while changed != 0 {
+                let rel = RelationId(w as u32 * 64 + changed.trailing_zeros());
+                changed &= changed - 1;
+                self.relation_regions(c, graph, rel, v, regions);
+            }
+        }
+        self.membership.set(v, now);
+    }
+
+    /// Pushes the regions touched by `v` entering or leaving relation `rel`.
+    fn relation_regions(
         &self,
         c: &Compiled,
         graph: &Graph,
-        k: EdgeKey,
-        regions: &mut Vec<(usize, Var, VertexId)>,
+        rel: RelationId,
+        v: VertexId,
+        regions: &mut Vec<Region>,
     ) {
+        for &(r, var) in self.uses.vars_of_relation.get(&rel).into_iter().flatten() {
+            regions.push((r, var, v));
+        }
+        for &(r, k, free_is_source) in self.uses.free_ends.get(&rel).into_iter().flatten() {
+            let n = &c.rules[r].negations[k];
+            let bound_end = if free_is_source { &n.target } else { &n.source };
+            match bound_end {
+                End::Bound(var) => {
+                    each_neighbour(graph, v, n.label, free_is_source, |w| {
+                        regions.push((r, *var, w))
+                    });
+                }
+                End::Free { .. } => {
+                    let mut any = false;
+                    each_neighbour(graph, v, n.label, free_is_source, |_| any = true);
+                    if any {
+                        self.whole_rule(c, r, graph, regions);
+                    }
+                }
+            }
+        }
+    }
+
+    fn edge_regions(&self, c: &Compiled, graph: &Graph, k: EdgeKey, regions: &mut Vec<Region>) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
             regions.push((r, s, k.source));
         }
@@ -226,49 +303,93 @@ impl Incremental {
     /// Every region of rule `r`: its first variable bound to each member of its relation,
     /// and to the first vertex of each active binding (which may just have left it). Only a
     /// negation with both ends free needs this; its cost is the size of that relation.
-    fn whole_rule(
-        &self,
-        c: &Compiled,
-        r: usize,
-        graph: &Graph,
-        regions: &mut Vec<(usize, Var, VertexId)>,
-    ) {
+    fn whole_rule(&self, c: &Compiled, r: usize, graph: &Graph, regions: &mut Vec<Region>) {
         let Some(&first) = c.rules[r].relations.first() else { return };
         for (v, _) in graph.vertices() {
             if c.member(first, graph, v) {
                 regions.push((r, Var(0), v));
             }
         }
-        for a in self.active.keys().filter(|a| a.rule as usize == r) {
+        for a in self.active().filter(|a| a.rule as usize == r) {
             regions.push((r, Var(0), a.binding[0]));
         }
     }
 
-    fn insert(&mut self, a: Activation) -> bool {
-        if self.active.insert(a.clone(), ()).is_some() {
-            return false;
-        }
+    /// Stores `a`, known not to be live.
+    fn insert(&mut self, a: Activation) {
         for v in a.binding.iter() {
-            self.by_vertex.entry((a.rule, *v)).or_default().push(a.clone());
-        }
-        true
-    }
-
-    fn remove(&mut self, a: &Activation) -> bool {
-        if self.active.remove(a).is_none() {
-            return false;
-        }
-        for v in a.binding.iter() {
-            if let Some(set) = self.by_vertex.get_mut(&(a.rule, *v)) {
-                if let Some(i) = set.iter().position(|x| x == a) {
-                    set.swap_remove(i);
-                }
-                if set.is_empty() {
-                    self.by_vertex.remove(&(a.rule, *v));
+            match self.by_vertex.entry((a.rule, *v)) {
+                Entry::Occupied(mut e) => e.get_mut().push(a.clone()),
+                Entry::Vacant(e) => {
+                    e.insert(Bound::One(a.clone()));
                 }
             }
         }
-        true
+    }
+
+    /// Forgets `a`; whether it was live.
+    fn remove(&mut self, a: &Activation) -> bool {
+        let mut found = false;
+        for v in a.binding.iter() {
+            let key = (a.rule, *v);
+            if let Some(bound) = self.by_vertex.get_mut(&key) {
+                let (removed, empty) = bound.remove(a);
+                found |= removed;
+                if empty {
+                    self.by_vertex.remove(&key);
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether `a` is live.
+    fn contains(&self, a: &Activation) -> bool {
+        let Some(&first) = a.binding.first() else { return false };
+        self.by_vertex.get(&(a.rule, first)).is_some_and(|b| b.iter().any(|x| x == a))
+    }
+}
+
+/// The activations of one rule that bind one vertex.
+#[derive(Debug)]
+enum Bound {
+    /// Just one, the usual case, without a list to allocate.
+    One(Activation),
+    /// Two or more (none only while the entry is being removed).
+    Many(Vec<Activation>),
+}
+
+impl Bound {
+    fn iter(&self) -> std::slice::Iter<'_, Activation> {
+        match self {
+            Bound::One(a) => std::slice::from_ref(a).iter(),
+            Bound::Many(list) => list.iter(),
+        }
+    }
+
+    fn push(&mut self, a: Activation) {
+        match self {
+            Bound::One(first) => *self = Bound::Many(vec![first.clone(), a]),
+            Bound::Many(list) => list.push(a),
+        }
+    }
+
+    /// Removes `a`: whether it was there, and whether none is left.
+    fn remove(&mut self, a: &Activation) -> (bool, bool) {
+        match self {
+            Bound::One(x) => {
+                let removed = x == a;
+                (removed, removed)
+            }
+            Bound::Many(list) => {
+                let Some(i) = list.iter().position(|x| x == a) else { return (false, false) };
+                list.swap_remove(i);
+                if let [last] = list.as_slice() {
+                    *self = Bound::One(last.clone());
+                }
+                (true, false)
+            }
+        }
     }
 }
 
@@ -277,7 +398,7 @@ impl Incremental {
 /// it is read back with [`Incremental::restore`].
 impl Serialize for Incremental {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut active: Vec<&Activation> = self.active.keys().collect();
+        let mut active: Vec<&Activation> = self.active().collect();
         active.sort_unstable();
         Saved { active, membership: &self.membership }.serialize(s)
     }
@@ -325,22 +446,28 @@ impl Incremental {
             if a.binding.iter().any(|&v| graph.vertex(v).is_none()) {
                 return Err(format!("activation of rule {} binds a vertex not stored", a.rule));
             }
-            if !inc.insert(a) {
+            // The live set is read from each activation's first vertex: a vertex bound
+            // twice would list it twice (and no rule binds one vertex twice).
+            if a.binding.iter().enumerate().any(|(i, v)| a.binding[i + 1..].contains(v)) {
+                return Err(format!("activation of rule {} binds a vertex twice", a.rule));
+            }
+            if inc.contains(&a) {
                 return Err("an activation is saved twice".into());
             }
+            inc.insert(a);
         }
         Ok(inc)
     }
 }
 
-/// Targets of live edges with `label` leaving `v`.
-fn graph_out_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
-    graph.out_neighbours(v, label).collect()
-}
-
-/// Sources of live edges with `label` entering `v`.
-fn graph_in_all(graph: &Graph, v: VertexId, label: Label) -> Vec<VertexId> {
-    graph.in_neighbours(v, label).collect()
+/// Calls `f` with each live neighbour of `v` along `label`: the targets of the edges leaving
+/// it when `out`, the sources of the edges entering it otherwise.
+fn each_neighbour(graph: &Graph, v: VertexId, label: Label, out: bool, f: impl FnMut(VertexId)) {
+    if out {
+        graph.out_neighbours(v, label).for_each(f);
+    } else {
+        graph.in_neighbours(v, label).for_each(f);
+    }
 }
 
 /// Relation membership of every vertex, as a dense bit set per vertex index: no hashing, and
@@ -356,49 +483,22 @@ impl Membership {
         Membership { words: relations.div_ceil(64).max(1), bits: Vec::new() }
     }
 
-    /// Whether `v`'s memberships are exactly `relations` (sorted), without building a list.
-    fn is(&self, v: VertexId, relations: &[RelationId]) -> bool {
+    /// `v`'s membership words, or `None` when it is in no relation and never was.
+    fn of(&self, v: VertexId) -> Option<&[u64]> {
         let start = v.index() as usize * self.words;
-        let Some(words) = self.bits.get(start..start + self.words) else {
-            return relations.is_empty();
-        };
-        let mut want = [0u64; 4];
-        if self.words > want.len() {
-            return self.get(v) == relations;
-        }
-        for r in relations {
-            want[r.0 as usize / 64] |= 1 << (r.0 % 64);
-        }
-        words == &want[..self.words]
+        self.bits.get(start..start + self.words)
     }
 
-    fn get(&self, v: VertexId) -> Vec<RelationId> {
-        let start = v.index() as usize * self.words;
-        let Some(words) = self.bits.get(start..start + self.words) else { return Vec::new() };
-        let mut out = Vec::new();
-        for (w, &word) in words.iter().enumerate() {
-            let mut word = word;
-            while word != 0 {
-                let bit = word.trailing_zeros() as usize;
-                out.push(RelationId((w * 64 + bit) as u32));
-                word &= word - 1;
-            }
-        }
-        out
-    }
-
-    fn set(&mut self, v: VertexId, relations: &[RelationId]) {
+    /// Sets `v`'s membership words; a vertex past the end that is in no relation leaves the
+    /// bits as they are.
+    fn set(&mut self, v: VertexId, words: &[u64]) {
         let start = v.index() as usize * self.words;
         if self.bits.len() < start + self.words {
-            if relations.is_empty() {
+            if words.iter().all(|&w| w == 0) {
                 return;
             }
             self.bits.resize(start + self.words, 0);
         }
-        let words = &mut self.bits[start..start + self.words];
-        words.fill(0);
-        for r in relations {
-            words[r.0 as usize / 64] |= 1 << (r.0 % 64);
-        }
+        self.bits[start..start + self.words].copy_from_slice(words);
     }
 }
