@@ -66,18 +66,7 @@ fn injective(b: &[u32]) -> bool {
     !b[..b.len() - 1].contains(&last)
 }
 
-/// Every binding of rule `r` in which variable `anchor` is `v`.
-pub fn anchored(c: &Compiled, r: usize, anchor: Var, v: VertexId, graph: &Graph) -> Vec<Binding> {
-    let mut scratch = Scratch::default();
-    anchored_into(c, r, anchor, v, graph, &mut scratch);
-    let arity = c.rules[r].relations.len();
-    if arity == 0 {
-        return Vec::new();
-    }
-    scratch.found.chunks_exact(arity).map(Binding::from).collect()
-}
-
-/// Buffers for [`anchored_into`], kept by the caller between calls so that an evaluation
+/// Buffers for [`anchored`], kept by the caller between calls so that an evaluation
 /// allocates nothing once they have grown to the size of the largest neighbourhood.
 #[derive(Debug, Default)]
 pub(super) struct Scratch {
@@ -87,8 +76,9 @@ pub(super) struct Scratch {
     pub(super) found: Vec<VertexId>,
 }
 
-/// [`anchored`] into `scratch.found` (cleared first), as consecutive bindings.
-pub(super) fn anchored_into(
+/// Every binding of rule `r` in which variable `anchor` is `v`, into `scratch.found` (cleared
+/// first) one after another, each as long as the rule has variables.
+pub(super) fn anchored(
     c: &Compiled,
     r: usize,
     anchor: Var,

@@ -187,7 +187,7 @@ impl Incremental {
         s: &mut RegionScratch,
         delta: &mut Delta,
     ) {
-        eval::anchored_into(c, r, var, v, graph, &mut s.eval);
+        eval::anchored(c, r, var, v, graph, &mut s.eval);
         let arity = c.rules[r].relations.len().max(1);
         let found = &s.eval.found;
         let at = |i: usize| &found[i..i + arity];

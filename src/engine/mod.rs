@@ -13,7 +13,7 @@ mod incremental;
 pub mod why_not;
 
 pub use compiled::Compiled;
-pub use eval::{Binding, anchored};
+pub use eval::Binding;
 pub use incremental::{Activation, Delta, Incremental, SavedIncremental};
 
 use crate::compile::ir::RelationId;
