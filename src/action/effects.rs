@@ -125,43 +125,18 @@ pub fn set_cause(
 
 /// The live deduced alarm `name` on `target`.
 pub fn deduced_alarm(graph: &Graph, target: VertexId, name: &str) -> Option<VertexId> {
-    let id = DeducedId::new(name, graph.resolve(target_id(graph, target)?));
-    let v = graph.find_vertex(DEDUCED_TYPE, id.as_str())?;
+    let id = deduced_id(name, graph.resolve(target_id(graph, target)?));
+    let v = graph.find_vertex(DEDUCED_TYPE, &id)?;
     graph.vertex(v).is_some_and(|x| !x.is_deleted()).then_some(v)
 }
 
 /// The `vitrage_type` of deduced alarms.
 const DEDUCED_TYPE: &str = "vitrage";
 
-/// A deduced alarm's entity id, `<alarm name>:<target id>`. It is looked up for every raise,
-/// undo and causal edge of a deduced alarm, so it is built on the stack when it is short, as
-/// ids and names are, rather than allocated each time.
-enum DeducedId {
-    Short([u8; 240], usize),
-    Long(String),
-}
-
-impl DeducedId {
-    fn new(name: &str, target_id: &str) -> DeducedId {
-        let len = name.len() + 1 + target_id.len();
-        let mut buf = [0u8; 240];
-        let Some(joined) = buf.get_mut(..len) else {
-            return DeducedId::Long(format!("{name}:{target_id}"));
-        };
-        let (head, tail) = joined.split_at_mut(name.len());
-        head.copy_from_slice(name.as_bytes());
-        tail[0] = b':';
-        tail[1..].copy_from_slice(target_id.as_bytes());
-        DeducedId::Short(buf, len)
-    }
-
-    fn as_str(&self) -> &str {
-        match self {
-            // Two strings joined by `:` are UTF-8, so this is never empty for want of it.
-            DeducedId::Short(buf, len) => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
-            DeducedId::Long(s) => s,
-        }
-    }
+/// A deduced alarm's entity id, `<alarm name>:<target id>`. Joined rather than formatted:
+/// it is built for every raise, undo and causal edge, and `join` allocates once, at its size.
+fn deduced_id(name: &str, target_id: &str) -> String {
+    [name, target_id].join(":")
 }
 
 /// The id a deduced alarm names its target by: its `id` property, else its entity id.
@@ -183,8 +158,8 @@ fn raise(
         refresh_vertex(graph, tables, existing)?;
         return Ok(existing);
     }
-    let id = DeducedId::new(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
-    let entity_id = graph.intern(id.as_str())?;
+    let id = deduced_id(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
+    let entity_id = graph.intern(&id)?;
     let spec = AlarmSpec { kind: DEDUCED_TYPE, entity_id, name, severity, target, extra: &[] };
     add_alarm(graph, tables, spec)
 }

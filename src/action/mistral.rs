@@ -82,6 +82,9 @@ pub struct Workflows {
     appearances: ShardedMap<(ActionId, Vec<String>), u32>,
 }
 
+/// The resolved workflow name and input of a request, and the vertices its activation bound.
+pub type Resolution = (String, Map<String, Json>, Arc<[VertexId]>);
+
 /// What a new request is made of, computed only when an activation really appears.
 pub struct Appearing {
     /// Template name.
@@ -101,7 +104,7 @@ impl Workflows {
         action: &ActionId,
         trigger: &Arc<[VertexId]>,
         identity: impl FnOnce() -> Appearing,
-        resolved: impl FnOnce() -> Option<(String, Map<String, Json>, Arc<[VertexId]>)>,
+        resolved: impl FnOnce() -> Option<Resolution>,
     ) -> Option<MistralRequest> {
         let support = self.live.entry((action.clone(), trigger.clone())).or_insert(0);
         *support += 1;
@@ -157,7 +160,7 @@ mod tests {
         }
     }
 
-    fn resolved() -> Option<(String, Map<String, Json>, Arc<[VertexId]>)> {
+    fn resolved() -> Option<Resolution> {
         Some(("migrate_instance".into(), Map::new(), vec![VertexId(1)].into()))
     }
 
