@@ -130,7 +130,12 @@ impl Browser {
         eventually(Duration::from_secs(20), "chromedriver answers", || {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()
         });
-        let profile = Scratch::new("web-profile");
+        // One profile per browser: tests run in parallel in one process, and two Chromiums
+        // given the same user-data-dir hand their windows to one browser process, so the other
+        // session's window closes under it ("no such window: target window already closed").
+        static BROWSERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = BROWSERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = Scratch::new(&format!("web-profile-{n}"));
         let args = [
             "--headless=new",
             "--no-sandbox",
