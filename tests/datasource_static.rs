@@ -49,8 +49,23 @@ impl Service {
         }
     }
 
+    /// The resources, edges and status of one moment: the resource list is read before and
+    /// after the topology and the status, and again until two lists in a row agree (the
+    /// watcher applies a file between two reads now and then).
     fn graph(&self) -> Graph {
-        let list = self.get("/v1/resources/?all_tenants=true");
+        let mut before = self.get("/v1/resources/?all_tenants=true");
+        for _ in 0..100 {
+            let g = self.graph_once(&before);
+            let after = self.get("/v1/resources/?all_tenants=true");
+            if after == before {
+                return g;
+            }
+            before = after;
+        }
+        panic!("the resource list changed on each of 100 reads: {before}");
+    }
+
+    fn graph_once(&self, list: &Value) -> Graph {
         let resources: Vec<Value> = list.as_array().cloned().unwrap_or_default();
         let running = self.running.as_ref().expect("running");
         let body = serde_json::json!({"graph_type": "graph", "all_tenants": true});
