@@ -7,6 +7,15 @@ use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+/// mimalloc rather than glibc's allocator: an event allocates a few thousand small blocks
+/// (action instances, keys, alarm properties), and glibc's bins and consolidation were about
+/// a quarter of the instructions of an event (README, "Benchmarks"). Version 2, whose purge
+/// delay is 10 ms: version 3 waits a second before it returns freed memory, so at 1M
+/// resources the first event paid for returning what the load had freed (10-28 ms). `no_thp`
+/// keeps huge pages out of its arenas, which would raise resident memory at 1M resources.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "causeway",
