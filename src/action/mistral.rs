@@ -30,8 +30,9 @@ pub struct MistralKey {
     pub scenario: Arc<str>,
     /// `<scenario id>-action<j>`.
     pub action: Arc<str>,
-    /// External identities (`<vitrage_type>:<entity id>`) of the bound vertices, sorted.
-    pub bound: Vec<String>,
+    /// External identities (`<vitrage_type>:<entity id>`) of the bound vertices, sorted;
+    /// shared with the count of appearances of the activation.
+    pub bound: Arc<[String]>,
     /// 1 for the activation's first appearance, then 2, 3, ...
     pub count: u32,
 }
@@ -79,7 +80,7 @@ pub struct Workflows {
     live: ShardedMap<(ActionId, Arc<[VertexId]>), u32>,
     /// Appearances so far per (action, external identities). It keeps one entry per distinct
     /// activation ever seen: that is what makes the next count right after a restart.
-    appearances: ShardedMap<(ActionId, Vec<String>), u32>,
+    appearances: ShardedMap<(ActionId, Arc<[String]>), u32>,
 }
 
 /// The resolved workflow name and input of a request, and the vertices its activation bound.
@@ -111,38 +112,28 @@ impl Workflows {
         if *support > 1 {
             return None;
         }
-        let (workflow, input, bound) = resolved()?;
+        let (workflow, input, vertices) = resolved()?;
         let who = identity();
-        // The key is looked up before it is copied: an activation seen before (the alarm
-        // came back) costs no copy of its identities.
-        let seen = (action.clone(), who.bound);
-        let count = match self.appearances.get_mut(&seen) {
-            Some(count) => {
-                *count += 1;
-                *count
-            }
-            None => {
-                self.appearances.insert(seen.clone(), 1);
-                1
-            }
-        };
+        let bound: Arc<[String]> = who.bound.into();
+        let count = self.appearances.entry((action.clone(), bound.clone())).or_insert(0);
+        *count += 1;
         let key = MistralKey {
             template: who.template,
             scenario: who.scenario,
             action: action.clone(),
-            bound: seen.1,
-            count,
+            bound,
+            count: *count,
         };
-        Some(MistralRequest { key, workflow, input, bound })
+        Some(MistralRequest { key, workflow, input, bound: vertices })
     }
 
     /// An activation lost a support; with its last it is gone (nothing is undone).
     pub fn disappeared(&mut self, action: &ActionId, trigger: &Arc<[VertexId]>) {
         let key = (action.clone(), trigger.clone());
-        if let Some(support) = self.live.get_mut(&key) {
-            *support -= 1;
-            if *support == 0 {
-                self.live.remove(&key);
+        if let Some(mut support) = self.live.occupied(&key) {
+            *support.get_mut() -= 1;
+            if *support.get_mut() == 0 {
+                support.remove();
             }
         }
     }
@@ -187,7 +178,7 @@ mod tests {
             template: "t".into(),
             scenario: "t-scenario0".into(),
             action: "t-scenario0-action0".into(),
-            bound: vec!["nova.instance:vm-1".into()],
+            bound: ["nova.instance:vm-1".to_string()].into(),
             count: 1,
         };
         assert_eq!(key.execution_id(), key.clone().execution_id());

@@ -107,18 +107,14 @@ impl Tracker {
 
     /// UNDO: forgets the instance; the decision to carry out, if any (one at most).
     pub fn undo_action(&mut self, instance: &Instance, action: &Arc<Resolved>) -> Option<Decision> {
-        match self.support.get_mut(instance) {
-            Some(count) if *count > 1 => {
-                *count -= 1;
-                return None;
-            }
-            Some(_) => {
-                self.support.remove(instance);
-            }
-            None => return None,
+        let mut count = self.support.occupied(instance)?;
+        if *count.get_mut() > 1 {
+            *count.get_mut() -= 1;
+            return None;
         }
-        let key = group_key(action);
-        let rows = self.groups.get_mut(&key)?;
+        count.remove();
+        let mut group = self.groups.occupied(&group_key(action))?;
+        let rows = group.get_mut();
         let at = rows.iter().position(|r| &r.instance == instance)?;
         let was_top = top(rows) == Some(at);
         let removed = rows.remove(at);
@@ -131,7 +127,7 @@ impl Tracker {
             }
         };
         if rows.is_empty() {
-            self.groups.remove(&key);
+            group.remove();
         }
         decisions
     }

@@ -12,11 +12,10 @@
 use super::compiled::Compiled;
 use super::eval::{self, Binding};
 use crate::compile::ir::{End, RelationId, Var};
-use crate::graph::{EdgeKey, Graph, GraphChange, Label, ShardedMap, VertexId};
+use crate::graph::{EdgeKey, Graph, GraphChange, Label, MapEntry, ShardedMap, VertexId};
 use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
-use std::collections::hash_map::Entry;
 
 /// A rule firing for a binding.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -319,8 +318,8 @@ impl Incremental {
     fn insert(&mut self, a: Activation) {
         for v in a.binding.iter() {
             match self.by_vertex.entry((a.rule, *v)) {
-                Entry::Occupied(mut e) => e.get_mut().push(a.clone()),
-                Entry::Vacant(e) => {
+                MapEntry::Occupied(mut e) => e.get_mut().push(a.clone()),
+                MapEntry::Vacant(e) => {
                     e.insert(Bound::One(a.clone()));
                 }
             }
@@ -332,11 +331,11 @@ impl Incremental {
         let mut found = false;
         for v in a.binding.iter() {
             let key = (a.rule, *v);
-            if let Some(bound) = self.by_vertex.get_mut(&key) {
-                let (removed, empty) = bound.remove(a);
+            if let Some(mut entry) = self.by_vertex.occupied(&key) {
+                let (removed, empty) = entry.get_mut().remove(a);
                 found |= removed;
                 if empty {
-                    self.by_vertex.remove(&key);
+                    entry.remove();
                 }
             }
         }

@@ -60,6 +60,6 @@ pub use change::GraphChange;
 pub use element::{Category, Edge, EdgeKey, Label, NewVertex, Vertex, VertexId};
 pub use error::GraphError;
 pub use intern::{Interner, Sym};
-pub(crate) use sharded::{ShardedMap, ShardedTable};
+pub(crate) use sharded::{MapEntry, ShardedMap, ShardedTable};
 pub use store::{Graph, SavedGraph};
 pub use value::{Props, Value};

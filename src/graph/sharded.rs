@@ -117,37 +117,122 @@ mod tests {
     }
 }
 
-/// A hash map split into [`MAP_SHARDS`] maps by the key's hash, for the maps that grow with
+/// A hash map split into [`MAP_SHARDS`] tables by the key's hash, for the maps that grow with
 /// the live activations (the tracker's, the workflows', the evaluator's): they grow together,
 /// by about a hundred entries per NIC failure on a large host, and one `HashMap` each would
-/// rehash all of them in the same event. Only the methods those maps use are here.
+/// rehash all of them in the same event. Each operation hashes its key once: the hash picks
+/// the shard and places the entry in it. Only the methods those maps use are here.
 #[derive(Clone)]
 pub struct ShardedMap<K, V> {
-    shards: Box<[HashMap<K, V>]>,
+    shards: Box<[HashTable<(K, V)>]>,
 }
 
 /// The number of shards of a [`ShardedMap`].
 const MAP_SHARDS: usize = 256;
 
-type HashMap<K, V> = std::collections::HashMap<K, V, rustc_hash::FxBuildHasher>;
+fn hash_of<Q: std::hash::Hash + ?Sized>(key: &Q) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(key)
+}
+
+/// The shard of a [`ShardedMap`] hash: bits the table uses neither to place entries (the low
+/// ones) nor as tags (the top seven).
+fn map_shard(hash: u64) -> usize {
+    (hash >> 32) as usize % MAP_SHARDS
+}
 
 impl<K, V> Default for ShardedMap<K, V> {
     fn default() -> Self {
-        ShardedMap { shards: (0..MAP_SHARDS).map(|_| HashMap::default()).collect() }
+        ShardedMap { shards: (0..MAP_SHARDS).map(|_| HashTable::new()).collect() }
+    }
+}
+
+/// The place of a key in a [`ShardedMap`]: its entry, or room for it.
+pub enum MapEntry<'a, K, V> {
+    /// The key has a value.
+    Occupied(OccupiedEntry<'a, K, V>),
+    /// The key has none; inserting puts the key given to [`ShardedMap::entry`] there.
+    Vacant(VacantEntry<'a, K, V>),
+}
+
+/// A key's entry in a [`ShardedMap`].
+pub struct OccupiedEntry<'a, K, V>(hashbrown::hash_table::OccupiedEntry<'a, (K, V)>);
+
+/// Room for a key in a [`ShardedMap`].
+pub struct VacantEntry<'a, K, V> {
+    room: hashbrown::hash_table::VacantEntry<'a, (K, V)>,
+    key: K,
+}
+
+impl<'a, K, V> OccupiedEntry<'a, K, V> {
+    /// The value.
+    pub fn get_mut(&mut self) -> &mut V {
+        &mut self.0.get_mut().1
+    }
+
+    /// The value, for as long as the map is borrowed.
+    pub fn into_mut(self) -> &'a mut V {
+        &mut self.0.into_mut().1
+    }
+
+    /// Removes the entry; its value.
+    pub fn remove(self) -> V {
+        self.0.remove().0.1
+    }
+}
+
+impl<'a, K, V> VacantEntry<'a, K, V> {
+    /// Puts `value` there under the key; the value, in the map.
+    pub fn insert(self, value: V) -> &'a mut V {
+        &mut self.room.insert((self.key, value)).into_mut().1
+    }
+}
+
+impl<'a, K, V> MapEntry<'a, K, V> {
+    /// The value, `value` inserted when there was none.
+    pub fn or_insert(self, value: V) -> &'a mut V {
+        self.or_insert_with(|| value)
+    }
+
+    /// The value, the default inserted when there was none.
+    pub fn or_default(self) -> &'a mut V
+    where
+        V: Default,
+    {
+        self.or_insert_with(V::default)
+    }
+
+    /// The value, `make`'s inserted when there was none.
+    pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
+        match self {
+            MapEntry::Occupied(e) => e.into_mut(),
+            MapEntry::Vacant(e) => e.insert(make()),
+        }
     }
 }
 
 impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
-    fn shard<Q: std::hash::Hash + ?Sized>(key: &Q) -> usize {
-        use std::hash::BuildHasher;
-        // Bits std's table uses neither to place entries (the low ones) nor as tags (the
-        // top seven).
-        (rustc_hash::FxBuildHasher.hash_one(key) >> 32) as usize % MAP_SHARDS
+    /// The entry of `key`, or room for it.
+    pub fn entry(&mut self, key: K) -> MapEntry<'_, K, V> {
+        let hash = hash_of(&key);
+        let shard = &mut self.shards[map_shard(hash)];
+        match shard.entry(hash, |(k, _)| *k == key, |(k, _)| hash_of(k)) {
+            hashbrown::hash_table::Entry::Occupied(e) => MapEntry::Occupied(OccupiedEntry(e)),
+            hashbrown::hash_table::Entry::Vacant(room) => {
+                MapEntry::Vacant(VacantEntry { room, key })
+            }
+        }
     }
 
-    /// The entry of `key`.
-    pub fn entry(&mut self, key: K) -> std::collections::hash_map::Entry<'_, K, V> {
-        self.shards[Self::shard(&key)].entry(key)
+    /// The entry of `key` if it has one: to change or remove its value with one lookup.
+    pub fn occupied<Q>(&mut self, key: &Q) -> Option<OccupiedEntry<'_, K, V>>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: std::hash::Hash + Eq + ?Sized,
+    {
+        let hash = hash_of(key);
+        let shard = &mut self.shards[map_shard(hash)];
+        shard.find_entry(hash, |(k, _)| k.borrow() == key).ok().map(OccupiedEntry)
     }
 
     /// The value of `key`.
@@ -156,16 +241,8 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
     {
-        self.shards[Self::shard(key)].get(key)
-    }
-
-    /// The value of `key`, mutably.
-    pub fn get_mut<Q>(&mut self, key: &Q) -> Option<&mut V>
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
-        self.shards[Self::shard(key)].get_mut(key)
+        let hash = hash_of(key);
+        self.shards[map_shard(hash)].find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v)
     }
 
     /// Whether `key` has a value.
@@ -179,7 +256,13 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
 
     /// Sets the value of `key`; the previous one.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
-        self.shards[Self::shard(&key)].insert(key, value)
+        match self.entry(key) {
+            MapEntry::Occupied(mut e) => Some(std::mem::replace(e.get_mut(), value)),
+            MapEntry::Vacant(e) => {
+                e.insert(value);
+                None
+            }
+        }
     }
 
     /// Removes `key`; its value.
@@ -188,22 +271,22 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
         K: std::borrow::Borrow<Q>,
         Q: std::hash::Hash + Eq + ?Sized,
     {
-        self.shards[Self::shard(key)].remove(key)
+        self.occupied(key).map(OccupiedEntry::remove)
     }
 
     /// The number of entries.
     pub fn len(&self) -> usize {
-        self.shards.iter().map(HashMap::len).sum()
+        self.shards.iter().map(HashTable::len).sum()
     }
 
     /// Whether there is no entry.
     pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(HashMap::is_empty)
+        self.shards.iter().all(HashTable::is_empty)
     }
 
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.shards.iter().flat_map(|s| s.iter())
+        self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v))
     }
 
     /// Every key, in no particular order.
@@ -224,13 +307,15 @@ impl<K: std::hash::Hash + Eq, V> FromIterator<(K, V)> for ShardedMap<K, V> {
 
 impl<K: std::hash::Hash + Eq, V: PartialEq> PartialEq for ShardedMap<K, V> {
     fn eq(&self, other: &Self) -> bool {
-        self.shards == other.shards
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 }
 
 impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ShardedMap<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map().entries(self.shards.iter().flat_map(|s| s.iter())).finish()
+        f.debug_map()
+            .entries(self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v)))
+            .finish()
     }
 }
 
@@ -238,7 +323,8 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ShardedMap<K, V
 /// so the same state gives the same bytes.
 impl<K: Ord + serde::Serialize, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut entries: Vec<(&K, &V)> = self.shards.iter().flat_map(|s| s.iter()).collect();
+        let mut entries: Vec<(&K, &V)> =
+            self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v)).collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         s.collect_seq(entries)
     }
