@@ -73,6 +73,15 @@ impl<'a> Overlay<'a> {
     /// Checks one change against what exists and records its effect; the reason it would
     /// fail, as (field, message).
     pub fn apply(&mut self, change: &Change) -> Result<(), (String, String)> {
+        self.check(change)?;
+        self.record(change);
+        Ok(())
+    }
+
+    /// Checks one change against what exists, without recording it: for the last change of a
+    /// list, whose effect no later change looks at (a list of one is how a scenario's
+    /// initial topology is staged, element by element).
+    pub fn check(&self, change: &Change) -> Result<(), (String, String)> {
         let no = |field: &str, message: String| Err((field.to_string(), message));
         match change {
             Change::AddResource { resource } => {
@@ -80,7 +89,6 @@ impl<'a> Overlay<'a> {
                     return no("resource.id", format!("duplicate resource id {:?}", resource.id));
                 }
                 check_properties(&resource.properties)?;
-                self.added.insert(resource.id.clone());
             }
             Change::UpdateResource { id, properties, .. } => {
                 if !self.has_resource(id) {
@@ -92,9 +100,6 @@ impl<'a> Overlay<'a> {
                 if !self.has_resource(id) {
                     return no("id", format!("unknown resource {id:?}"));
                 }
-                self.added.remove(id);
-                self.deleted.insert(id.clone());
-                self.edges.retain(|(s, _, t), _| s != id && t != id);
             }
             Change::AddEdge { .. } | Change::DeleteEdge { .. } => {
                 let Some((e, add)) = change.edge() else { return Ok(()) };
@@ -113,7 +118,6 @@ impl<'a> Overlay<'a> {
                         format!("no edge {} -{}-> {}", e.source, e.relationship_type, e.target);
                     return no("relationship_type", text);
                 }
-                self.edges.insert(edge_key(e), add);
             }
             Change::RaiseAlarm { alarm } => {
                 if !self.has_resource(&alarm.target) {
@@ -122,17 +126,41 @@ impl<'a> Overlay<'a> {
                 if let Some(k) = alarm.properties.keys().find(|k| is_alarm_own_property(k)) {
                     return no(&format!("alarm.properties.{k}"), "reserved property name".into());
                 }
-                self.alarms.insert(alarm_key(alarm), true);
             }
             Change::ClearAlarm { alarm } => {
                 if !self.has_alarm(alarm) {
                     let text = format!("no active alarm {:?} on {:?}", alarm.name, alarm.target);
                     return no("alarm", text);
                 }
-                self.alarms.insert(alarm_key(alarm), false);
             }
         }
         Ok(())
+    }
+
+    /// Records the effect of a change [`Overlay::check`] accepted.
+    fn record(&mut self, change: &Change) {
+        match change {
+            Change::AddResource { resource } => {
+                self.added.insert(resource.id.clone());
+            }
+            Change::UpdateResource { .. } => {}
+            Change::DeleteResource { id } => {
+                self.added.remove(id);
+                self.deleted.insert(id.clone());
+                self.edges.retain(|(s, _, t), _| s != id && t != id);
+            }
+            Change::AddEdge { .. } | Change::DeleteEdge { .. } => {
+                if let Some((e, add)) = change.edge() {
+                    self.edges.insert(edge_key(&e), add);
+                }
+            }
+            Change::RaiseAlarm { alarm } => {
+                self.alarms.insert(alarm_key(alarm), true);
+            }
+            Change::ClearAlarm { alarm } => {
+                self.alarms.insert(alarm_key(alarm), false);
+            }
+        }
     }
 }
 

@@ -175,12 +175,12 @@ impl Runner {
         };
         let alarm = |a: &Alarm| self.alarms.contains_key(&alarm_key(a));
         let mut overlay = Overlay::new(&resources, &edge, &alarm);
-        for (i, c) in changes.iter().enumerate() {
-            overlay
-                .apply(c)
-                .map_err(|(field, message)| (i, RunError::BadChange { field, message }))?;
+        let bad = |i: usize| move |(field, message)| (i, RunError::BadChange { field, message });
+        let Some((last, before)) = changes.split_last() else { return Ok(()) };
+        for (i, c) in before.iter().enumerate() {
+            overlay.apply(c).map_err(bad(i))?;
         }
-        Ok(())
+        overlay.check(last).map_err(bad(before.len()))
     }
 
     /// Checks `changes` whole, then applies them to the graph without evaluating: either all
