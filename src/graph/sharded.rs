@@ -147,6 +147,29 @@ impl<K, V> Default for ShardedMap<K, V> {
     }
 }
 
+/// What needs no hash of a key.
+impl<K, V> ShardedMap<K, V> {
+    /// The number of entries.
+    pub fn len(&self) -> usize {
+        self.shards.iter().map(HashTable::len).sum()
+    }
+
+    /// Whether there is no entry.
+    pub fn is_empty(&self) -> bool {
+        self.shards.iter().all(HashTable::is_empty)
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
+        self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v))
+    }
+
+    /// Every key, in no particular order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.iter().map(|(k, _)| k)
+    }
+}
+
 /// The place of a key in a [`ShardedMap`]: its entry, or room for it.
 pub enum MapEntry<'a, K, V> {
     /// The key has a value.
@@ -273,26 +296,6 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
     {
         self.occupied(key).map(OccupiedEntry::remove)
     }
-
-    /// The number of entries.
-    pub fn len(&self) -> usize {
-        self.shards.iter().map(HashTable::len).sum()
-    }
-
-    /// Whether there is no entry.
-    pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(HashTable::is_empty)
-    }
-
-    /// Every entry, in no particular order.
-    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> + '_ {
-        self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v))
-    }
-
-    /// Every key, in no particular order.
-    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.iter().map(|(k, _)| k)
-    }
 }
 
 impl<K: std::hash::Hash + Eq, V> FromIterator<(K, V)> for ShardedMap<K, V> {
@@ -313,9 +316,7 @@ impl<K: std::hash::Hash + Eq, V: PartialEq> PartialEq for ShardedMap<K, V> {
 
 impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ShardedMap<K, V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v)))
-            .finish()
+        f.debug_map().entries(self.iter()).finish()
     }
 }
 
@@ -323,8 +324,7 @@ impl<K: std::fmt::Debug, V: std::fmt::Debug> std::fmt::Debug for ShardedMap<K, V
 /// so the same state gives the same bytes.
 impl<K: Ord + serde::Serialize, V: serde::Serialize> serde::Serialize for ShardedMap<K, V> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut entries: Vec<(&K, &V)> =
-            self.shards.iter().flat_map(|s| s.iter()).map(|(k, v)| (k, v)).collect();
+        let mut entries: Vec<(&K, &V)> = self.iter().collect();
         entries.sort_unstable_by(|a, b| a.0.cmp(b.0));
         s.collect_seq(entries)
     }

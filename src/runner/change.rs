@@ -60,7 +60,7 @@ impl<'a> Overlay<'a> {
             return false;
         }
         let gone = |id: &str| self.deleted.contains(id) || self.added.contains(id);
-        match self.edges.get(&edge_key(e)) {
+        match self.edges.get(&edge_key(e.clone())) {
             Some(&live) => live,
             None => !gone(&e.source) && !gone(&e.target) && (self.edge)(e),
         }
@@ -151,7 +151,7 @@ impl<'a> Overlay<'a> {
             }
             Change::AddEdge { .. } | Change::DeleteEdge { .. } => {
                 if let Some((e, add)) = change.edge() {
-                    self.edges.insert(edge_key(&e), add);
+                    self.edges.insert(edge_key(e), add);
                 }
             }
             Change::RaiseAlarm { alarm } => {
@@ -177,8 +177,8 @@ fn check_properties(properties: &BTreeMap<String, Json>) -> Result<(), (String, 
     }
 }
 
-fn edge_key(e: &Edge) -> (String, String, String) {
-    (e.source.clone(), e.relationship_type.clone(), e.target.clone())
+fn edge_key(e: Edge) -> (String, String, String) {
+    (e.source, e.relationship_type, e.target)
 }
 
 /// (type, name, target, id): what identifies an external alarm.
