@@ -152,28 +152,31 @@ fn raise(
     name: &str,
     severity: &str,
 ) -> Result<VertexId, GraphError> {
-    let sev = graph.str_value(severity)?;
-    if let Some(existing) = deduced_alarm(graph, target, name) {
-        graph.update_vertex(existing, Props::from_pairs([(names::SEVERITY, sev)]))?;
+    let sev = graph.intern(severity)?;
+    // The id is made and interned once: it finds the alarm raised already, or names the new one.
+    let id = deduced_id(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
+    let (kind, entity_id) = (graph.intern(DEDUCED_TYPE)?, graph.intern(&id)?);
+    let existing = graph.vertex_by_key(kind, entity_id).filter(|&v| is_live(graph, v));
+    if let Some(existing) = existing {
+        graph.update_vertex(existing, Props::from_pairs([(names::SEVERITY, Value::Str(sev))]))?;
         refresh_vertex(graph, tables, existing)?;
         return Ok(existing);
     }
-    let id = deduced_id(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
-    let entity_id = graph.intern(&id)?;
-    let spec = AlarmSpec { kind: DEDUCED_TYPE, entity_id, name, severity, target, extra: &[] };
+    let name = graph.intern(name)?;
+    let spec = AlarmSpec { kind, entity_id, name, severity: sev, target, extra: &[] };
     add_alarm(graph, tables, spec)
 }
 
-/// An alarm vertex to add.
+/// An alarm vertex to add, its strings interned.
 pub struct AlarmSpec<'a> {
     /// `vitrage_type`: the monitor, or `vitrage` for deduced alarms.
-    pub kind: &'a str,
+    pub kind: Sym,
     /// Identity within the type.
     pub entity_id: Sym,
     /// Alarm name.
-    pub name: &'a str,
+    pub name: Sym,
     /// Severity as reported.
-    pub severity: &'a str,
+    pub severity: Sym,
     /// The resource it is on.
     pub target: VertexId,
     /// Further properties (e.g. zabbix's `rawtext`).
@@ -192,15 +195,16 @@ pub fn add_alarm(
         None => graph.str_value("")?,
     };
     let target_type = graph.vertex(a.target).map(|v| v.vitrage_type());
-    let entity_id = a.entity_id;
-    let vitrage_type = graph.intern(a.kind)?;
-    let mut props = vec![
-        (names::NAME, graph.str_value(a.name)?),
-        (names::SEVERITY, graph.str_value(a.severity)?),
+    let (entity_id, vitrage_type) = (a.entity_id, a.kind);
+    // Room for the normalised pair too: the list is made once.
+    let mut props = Vec::with_capacity(8 + a.extra.len());
+    props.extend([
+        (names::NAME, Value::Str(a.name)),
+        (names::SEVERITY, Value::Str(a.severity)),
         (names::STATE, graph.str_value("Active")?),
         (names::RESOURCE_ID, target_id),
         (names::VITRAGE_RESOURCE_ID, target_id),
-    ];
+    ]);
     if let Some(t) = target_type {
         props.push((names::VITRAGE_RESOURCE_TYPE, Value::Str(t)));
     }

@@ -5,6 +5,7 @@ use crate::graph::{Graph, Value, VertexId};
 use crate::template::model::{ActionKind, Expr};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 /// An action bound to vertices, with its values resolved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -25,16 +26,16 @@ pub enum ResolvedKind {
     /// A deduced alarm.
     RaiseAlarm {
         /// Alarm name.
-        name: String,
+        name: Arc<str>,
         /// Severity as written.
-        severity: String,
+        severity: Arc<str>,
         /// The alarm vertex bound to `causing_alarm`, if any.
         causing: Option<VertexId>,
     },
     /// A deduced state.
     SetState {
         /// The state as written.
-        state: String,
+        state: Arc<str>,
     },
     /// `is_marked_down`.
     MarkDown,
@@ -74,20 +75,25 @@ pub fn resolve(
         Json::Null => String::new(),
         other => other.to_string(),
     };
+    // A literal is shared with the template rather than copied into every activation.
+    let mut shared = |e: &Expr| match e {
+        Expr::Literal(s) => s.clone(),
+        other => Arc::from(text(other)),
+    };
     let kind = match &spec.kind {
         ActionKind::RaiseAlarm { alarm_name, severity, causing_alarm } => {
             ResolvedKind::RaiseAlarm {
-                name: text(alarm_name),
-                severity: text(severity),
+                name: shared(alarm_name),
+                severity: shared(severity),
                 causing: causing_alarm.as_deref().and_then(vertex_of),
             }
         }
-        ActionKind::SetState { state } => ResolvedKind::SetState { state: text(state) },
+        ActionKind::SetState { state } => ResolvedKind::SetState { state: shared(state) },
         ActionKind::MarkDown => ResolvedKind::MarkDown,
         ActionKind::AddCausalRelationship => ResolvedKind::AddCausalRelationship,
         ActionKind::ExecuteMistral { workflow, input } => {
             let workflow = text(workflow);
-            let mut map = serde_json::Map::new();
+            let mut map = serde_json::Map::with_capacity(input.len());
             for (k, v) in input {
                 map.insert(k.clone(), eval(v, &vertex_of, graph, &spec.id, warnings));
             }
@@ -105,7 +111,7 @@ fn eval(
     warnings: &mut Vec<String>,
 ) -> Json {
     match e {
-        Expr::Literal(s) => Json::String(s.clone()),
+        Expr::Literal(s) => Json::String(s.to_string()),
         Expr::Null { text } => {
             warnings
                 .push(format!("{action}: `{text}` is not a valid get_attr call; it gives null"));

@@ -12,8 +12,8 @@
 //! once and removed with its last activation.
 
 use super::resolve::{Resolved, ResolvedKind};
-use crate::graph::ShardedMap;
 use crate::graph::VertexId;
+use crate::graph::{MapEntry, ShardedMap};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ struct GroupKey {
     kind: u8,
     target: Option<VertexId>,
     source: Option<VertexId>,
-    alarm: Option<String>,
+    alarm: Option<Arc<str>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -57,11 +57,19 @@ pub enum Decision {
 ///
 /// It is saved whole: the rows of each group in order with their scores and sequence numbers
 /// (ties go to the lowest, so they must survive a restart), the supports and the counter.
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Tracker {
     groups: ShardedMap<GroupKey, Vec<Row>>,
-    support: ShardedMap<Instance, u32>,
+    /// Per recorded instance, its supports and the action of its row: what an undo needs,
+    /// found with the one lookup that counts the support down.
+    support: ShardedMap<Instance, Support>,
     seq: u64,
+}
+
+#[derive(Debug)]
+struct Support {
+    count: u32,
+    action: Arc<Resolved>,
 }
 
 fn group_key(a: &Resolved) -> GroupKey {
@@ -94,25 +102,38 @@ impl Tracker {
         action: Arc<Resolved>,
         score: u32,
     ) -> Option<Decision> {
-        let count = self.support.entry(instance.clone()).or_insert(0);
-        *count += 1;
-        if *count > 1 {
-            return None;
-        }
+        let action = match self.support.entry(instance.clone()) {
+            MapEntry::Occupied(mut e) => {
+                e.get_mut().count += 1;
+                return None;
+            }
+            MapEntry::Vacant(e) => e.insert(Support { count: 1, action }).action.clone(),
+        };
         self.seq += 1;
         let rows = self.groups.entry(group_key(&action)).or_default();
         rows.push(Row { instance, score, seq: self.seq, action: action.clone() });
         (top(rows) == Some(rows.len() - 1)).then_some(Decision::Do(action))
     }
 
-    /// UNDO: forgets the instance; the decision to carry out, if any (one at most).
-    pub fn undo_action(&mut self, instance: &Instance, action: &Arc<Resolved>) -> Option<Decision> {
-        let mut count = self.support.occupied(instance)?;
-        if *count.get_mut() > 1 {
-            *count.get_mut() -= 1;
-            return None;
+    /// UNDO: forgets one support of the instance. `None` when it is not recorded; else the
+    /// action it was done with, and the decision to carry out, if any (one at most).
+    pub fn undo_action(
+        &mut self,
+        instance: &Instance,
+    ) -> Option<(Arc<Resolved>, Option<Decision>)> {
+        let mut support = self.support.occupied(instance)?;
+        let entry = support.get_mut();
+        if entry.count > 1 {
+            entry.count -= 1;
+            return Some((entry.action.clone(), None));
         }
-        count.remove();
+        let Support { action, .. } = support.remove();
+        let decision = self.undo_row(instance, &action);
+        Some((action, decision))
+    }
+
+    /// Removes the row of an instance that lost its last support; the decision it implies.
+    fn undo_row(&mut self, instance: &Instance, action: &Resolved) -> Option<Decision> {
         let mut group = self.groups.occupied(&group_key(action))?;
         let rows = group.get_mut();
         let at = rows.iter().position(|r| &r.instance == instance)?;
@@ -152,6 +173,14 @@ impl Tracker {
         self.support.contains_key(instance)
     }
 
+    /// Every recorded instance with the action it was done with, sorted by instance.
+    pub fn performed(&self) -> Vec<(&Instance, &Resolved)> {
+        let mut out: Vec<(&Instance, &Resolved)> =
+            self.support.iter().map(|(i, s)| (i, s.action.as_ref())).collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        out
+    }
+
     /// The number of instances recorded.
     pub fn len(&self) -> usize {
         self.support.len()
@@ -174,7 +203,7 @@ impl Tracker {
                 if &group_key(&row.action) != key || row.seq > self.seq || row.seq == 0 {
                     return Err(format!("row of {} out of place", row.instance.action));
                 }
-                if self.support.get(&row.instance).is_none_or(|&n| n == 0) {
+                if self.support.get(&row.instance).is_none_or(|s| s.count == 0) {
                     return Err(format!("row of {} without support", row.instance.action));
                 }
                 if !rows.insert(&row.instance) {
@@ -187,6 +216,46 @@ impl Tracker {
         }
         Ok(())
     }
+}
+
+/// Saved as its groups, each instance with its number of supports (sorted), and the counter;
+/// an instance's action is its row's, found again when it is read back.
+impl Serialize for Tracker {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut support: Vec<(&Instance, u32)> =
+            self.support.iter().map(|(i, s)| (i, s.count)).collect();
+        support.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Saved { groups: &self.groups, support, seq: self.seq }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Tracker {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved: Saved<ShardedMap<GroupKey, Vec<Row>>, ShardedMap<Instance, u32>> =
+            Deserialize::deserialize(d)?;
+        let rows: ShardedMap<&Instance, &Arc<Resolved>> = saved
+            .groups
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|r| (&r.instance, &r.action)))
+            .collect();
+        let mut support = ShardedMap::default();
+        for (instance, count) in saved.support.iter() {
+            let Some(&action) = rows.get(&instance) else {
+                return Err(serde::de::Error::custom("a supported instance without a row"));
+            };
+            support.insert(instance.clone(), Support { count: *count, action: action.clone() });
+        }
+        drop(rows);
+        Ok(Tracker { groups: saved.groups, support, seq: saved.seq })
+    }
+}
+
+/// What is saved of a tracker; generic so that writing borrows and reading owns.
+#[derive(Serialize, Deserialize)]
+struct Saved<G, S> {
+    groups: G,
+    support: S,
+    seq: u64,
 }
 
 #[cfg(test)]
@@ -210,15 +279,23 @@ mod tests {
         }
     }
 
+    /// Undoes one support of `i`, which must be recorded with `action`; the decision.
+    fn undo(t: &mut Tracker, i: &Instance, action: &Arc<Resolved>) -> Option<Decision> {
+        let (done_with, decision) = t.undo_action(i).expect("recorded");
+        assert_eq!(&done_with, action);
+        decision
+    }
+
     #[test]
     fn worst_state_wins_and_reverts_to_the_next_worst() {
         let mut t = Tracker::new();
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
         assert_eq!(t.do_action(inst("a", 7), sub.clone(), 20), Some(Decision::Do(sub.clone())));
         assert_eq!(t.do_action(inst("b", 8), err.clone(), 30), Some(Decision::Do(err.clone())));
-        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Do(sub.clone())));
-        assert_eq!(t.undo_action(&inst("a", 7), &sub), Some(Decision::Undo(sub)));
+        assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Do(sub.clone())));
+        assert_eq!(undo(&mut t, &inst("a", 7), &sub), Some(Decision::Undo(sub)));
         assert!(t.is_empty());
+        assert!(t.undo_action(&inst("a", 7)).is_none(), "an instance not recorded");
     }
 
     #[test]
@@ -227,8 +304,8 @@ mod tests {
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
         t.do_action(inst("b", 8), err.clone(), 30);
         assert!(t.do_action(inst("a", 7), sub.clone(), 20).is_none());
-        assert!(t.undo_action(&inst("a", 7), &sub).is_none());
-        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Undo(err)));
+        assert!(undo(&mut t, &inst("a", 7), &sub).is_none());
+        assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Undo(err)));
     }
 
     #[test]
@@ -237,7 +314,31 @@ mod tests {
         let err = state("ERROR", "b");
         assert!(t.do_action(inst("b", 8), err.clone(), 30).is_some());
         assert!(t.do_action(inst("b", 8), err.clone(), 30).is_none());
-        assert!(t.undo_action(&inst("b", 8), &err).is_none());
-        assert_eq!(t.undo_action(&inst("b", 8), &err), Some(Decision::Undo(err)));
+        assert!(undo(&mut t, &inst("b", 8), &err).is_none());
+        assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Undo(err)));
+    }
+
+    #[test]
+    fn an_instance_keeps_the_action_of_its_first_support_across_a_save() {
+        let mut t = Tracker::new();
+        let (first, second) = (state("ERROR", "b"), state("SUBOPTIMAL", "b"));
+        t.do_action(inst("b", 8), first.clone(), 30);
+        t.do_action(inst("b", 8), second, 20);
+        let text = serde_json::to_string(&t).expect("saves");
+        let mut back: Tracker = serde_json::from_str(&text).expect("restores");
+        assert_eq!(back.check(), Ok(()));
+        assert_eq!(serde_json::to_string(&back).expect("saves"), text);
+        assert_eq!(back.performed(), [(&inst("b", 8), first.as_ref())]);
+        assert!(undo(&mut back, &inst("b", 8), &first).is_none());
+        assert_eq!(undo(&mut back, &inst("b", 8), &first), Some(Decision::Undo(first)));
+    }
+
+    #[test]
+    fn a_saved_support_without_a_row_is_refused() {
+        let groups: ShardedMap<GroupKey, Vec<Row>> = ShardedMap::default();
+        let saved = Saved { groups, support: vec![(inst("b", 8), 1u32)], seq: 1 };
+        let text = serde_json::to_string(&saved).expect("saves");
+        let error = serde_json::from_str::<Tracker>(&text).map(|_| ()).expect_err("refused");
+        assert!(error.to_string().contains("a supported instance without a row"), "{error}");
     }
 }

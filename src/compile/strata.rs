@@ -144,7 +144,7 @@ fn negative_cycle(edges: &[Vec<(usize, bool)>], start: usize) -> Option<Vec<usiz
 
 fn literal(e: &Expr) -> Option<String> {
     match e {
-        Expr::Literal(s) => Some(s.clone()),
+        Expr::Literal(s) => Some(s.to_string()),
         _ => None,
     }
 }

@@ -100,7 +100,6 @@ pub struct Runner {
     compiled: Compiled,
     inc: Incremental,
     tracker: Tracker,
-    performed: crate::graph::ShardedMap<Instance, std::sync::Arc<Resolved>>,
     workflows: Workflows,
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     /// The shared names of the current rules' scenarios, by scenario index.
@@ -132,7 +131,6 @@ impl Runner {
             compiled,
             inc,
             tracker: Tracker::new(),
-            performed: crate::graph::ShardedMap::default(),
             workflows: Workflows::default(),
             action_ids,
             names,
@@ -317,10 +315,10 @@ impl Runner {
         }
         let entity_id = self.graph.intern(&format!("{}:{}:{}", key.1, key.2, key.3))?;
         let spec = action::effects::AlarmSpec {
-            kind: a.kind.as_str(),
+            kind: self.graph.intern(a.kind.as_str())?,
             entity_id,
-            name: &a.name,
-            severity: &severity,
+            name: self.graph.intern(&a.name)?,
+            severity: self.graph.intern(&severity)?,
             target,
             extra: &extra,
         };
@@ -586,17 +584,11 @@ impl Runner {
                     continue;
                 };
                 let score = self.score(&resolved);
-                let resolved = std::sync::Arc::new(resolved);
                 Self::count_cause(&mut self.causes, &resolved, true, decisions);
-                self.performed.insert(instance.clone(), resolved.clone());
-                self.tracker.do_action(instance, resolved, score)
+                self.tracker.do_action(instance, std::sync::Arc::new(resolved), score)
             } else {
-                let Some(resolved) = self.performed.get(&instance).cloned() else { continue };
+                let Some((resolved, made)) = self.tracker.undo_action(&instance) else { continue };
                 Self::count_cause(&mut self.causes, &resolved, false, decisions);
-                let made = self.tracker.undo_action(&instance, &resolved);
-                if !self.tracker.contains(&instance) {
-                    self.performed.remove(&instance);
-                }
                 made
             };
             if made.is_some() && self.explain {
@@ -647,7 +639,7 @@ impl Runner {
 )]
 struct CauseKey {
     target: VertexId,
-    name: String,
+    name: std::sync::Arc<str>,
     causing: VertexId,
 }
 

@@ -3,8 +3,8 @@
 //!
 //! A snapshot holds everything that decides future evaluation: the graph (interner, slots with
 //! soft-deleted vertices, free list, edges, key table), the incremental evaluator's activations
-//! and membership bits, the tracker's groups with their rows' scores and sequence numbers, the
-//! performed actions, the workflow supports and appearance counts (which number the next
+//! and membership bits, the tracker's groups with their rows' scores and sequence numbers and
+//! actions (also listed per instance, as the performed actions), the workflow supports and appearance counts (which number the next
 //! Mistral request), the shared action ids, the resource and alarm maps, and the causal
 //! edge counts. The rules are not in it: the caller compiles them again from the templates it
 //! keeps, and [`Runner::restore`] refuses rules other than the ones the snapshot was saved
@@ -117,9 +117,7 @@ impl Runner {
         if !self.graph.changes().is_empty() || !self.outcome.is_empty() {
             return Err(SaveError::Unsettled);
         }
-        let mut performed: Vec<(&Instance, &Resolved)> =
-            self.performed.iter().map(|(i, r)| (i, r.as_ref())).collect();
-        performed.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let performed = self.tracker.performed();
         let mut action_ids: Vec<&str> = self.action_ids.iter().map(|id| id.as_ref()).collect();
         action_ids.sort_unstable();
         let mut causes: Vec<(&CauseKey, u32)> = self.causes.iter().map(|(k, &n)| (k, n)).collect();
@@ -162,10 +160,15 @@ impl Runner {
         saved.tracker.check().map_err(|e| RestoreError::Invalid(format!("tracker: {e}")))?;
         let stored = |v: &VertexId| graph.vertex(*v).is_some();
         let invalid = |what: &str| Err(RestoreError::Invalid(what.to_string()));
-        let performed: crate::graph::ShardedMap<Instance, Arc<Resolved>> =
-            saved.performed.into_iter().map(|(i, r)| (i, Arc::new(r))).collect();
         let tracker = saved.tracker;
-        if performed.len() != tracker.len() || !performed.keys().all(|i| tracker.contains(i)) {
+        // The tracker holds each instance's action with its row; the list saved beside it
+        // (kept so the format stays the same) must say the same.
+        let same =
+            |(a, b): (&(Instance, Resolved), (&Instance, &Resolved))| a.0 == *b.0 && a.1 == *b.1;
+        let performed = tracker.performed();
+        if saved.performed.len() != performed.len()
+            || !saved.performed.iter().zip(performed).all(same)
+        {
             return invalid("performed actions are not the tracker's instances");
         }
         if !saved.resources.values().chain(saved.alarms.values()).all(stored) {
@@ -189,7 +192,6 @@ impl Runner {
             compiled,
             inc,
             tracker,
-            performed,
             workflows: saved.workflows,
             action_ids,
             names,
@@ -248,6 +250,6 @@ mod tests {
         assert_eq!(restored.graph.interner().len(), r.graph.interner().len());
         assert_eq!(restored.inc.activations(), r.inc.activations());
         assert_eq!(restored.workflows, r.workflows);
-        assert_eq!(restored.performed, r.performed);
+        assert_eq!(restored.tracker.performed(), r.tracker.performed());
     }
 }

@@ -188,7 +188,7 @@ fn raising(rules: &RuleSet, set: &[StoredTemplate], name: &str) -> Vec<Value> {
             else {
                 continue;
             };
-            if matches!(alarm_name, Expr::Literal(n) if n != name) {
+            if matches!(alarm_name, Expr::Literal(n) if **n != *name) {
                 continue;
             }
             out.push(json!({
@@ -226,7 +226,7 @@ fn with_matches(scenarios: Vec<Value>, live: Vec<Value>) -> Vec<Value> {
 
 fn expr_text(e: &Expr) -> String {
     match e {
-        Expr::Literal(s) => s.clone(),
+        Expr::Literal(s) => s.to_string(),
         Expr::GetAttr { entity, attr } => format!("get_attr({entity}, {attr})"),
         other => serde_json::to_string(other).unwrap_or_default(),
     }

@@ -147,8 +147,8 @@ pub enum ActionKind {
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Expr {
-    /// A string as written.
-    Literal(String),
+    /// A string as written; shared, so every action resolved from it refers to one copy.
+    Literal(std::sync::Arc<str>),
     /// `get_attr(entity, attribute)`.
     GetAttr {
         /// Template entity id.
@@ -181,7 +181,7 @@ impl Expr {
     /// Vitrage's function detection and `re.split('[(),]', value)` argument parsing.
     fn from_str(s: &str) -> Expr {
         if !is_function(s) {
-            return Expr::Literal(s.to_string());
+            return Expr::Literal(s.into());
         }
         let mut pieces = s.split(['(', ')', ',']);
         let name = pieces.next().unwrap_or("").trim();
@@ -191,7 +191,7 @@ impl Expr {
                 Expr::GetAttr { entity: entity.to_string(), attr: attr.to_string() }
             }
             ("get_attr", _) => Expr::Null { text: s.to_string() },
-            _ => Expr::Literal(s.to_string()),
+            _ => Expr::Literal(s.into()),
         }
     }
 }
