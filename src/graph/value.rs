@@ -56,16 +56,19 @@ impl Props {
     pub fn from_pairs(pairs: impl IntoIterator<Item = (Sym, Value)>) -> Props {
         let mut pairs: Vec<(Sym, Value)> = pairs.into_iter().collect();
         // A stable sort keeps equal keys in input order, so keeping the last of each run
-        // implements "later overrides earlier".
+        // implements "later overrides earlier". Done in place: one list is allocated.
         pairs.sort_by_key(|&(key, _)| key);
-        let mut out: Vec<(Sym, Value)> = Vec::with_capacity(pairs.len());
-        for (key, value) in pairs {
-            match out.last_mut() {
-                Some(last) if last.0 == key => last.1 = value,
-                _ => out.push((key, value)),
+        let mut kept = 0;
+        for i in 0..pairs.len() {
+            if kept > 0 && pairs[kept - 1].0 == pairs[i].0 {
+                pairs[kept - 1].1 = pairs[i].1;
+            } else {
+                pairs[kept] = pairs[i];
+                kept += 1;
             }
         }
-        Props(out.into_boxed_slice())
+        pairs.truncate(kept);
+        Props(pairs.into_boxed_slice())
     }
 
     /// The value of `key`, if present.

@@ -8,10 +8,8 @@
 //! The tables ship in `data/datasource_values/`, one file per type in Vitrage's
 //! `datasources_values` format, and are compiled into the binary.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
-
 use rustc_hash::FxHashMap as HashMap;
+use std::borrow::Cow;
 
 use serde::Deserialize;
 
@@ -133,7 +131,8 @@ pub struct Normalised<'a> {
 /// All datasource value tables, by `vitrage_type`.
 #[derive(Clone, Debug)]
 pub struct ValueTables {
-    tables: BTreeMap<String, ValueTable>,
+    /// Hashed, not ordered: every new alarm and every state change looks its type up here.
+    tables: HashMap<String, ValueTable>,
     default: ValueTable,
 }
 
@@ -147,7 +146,7 @@ impl ValueTables {
     pub fn parse<'a>(
         files: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<ValueTables, Vec<ValuesError>> {
-        let mut tables = BTreeMap::new();
+        let mut tables = HashMap::default();
         let mut errors = Vec::new();
         for (name, text) in files {
             match parse_table(name, text) {
