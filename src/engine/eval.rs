@@ -77,40 +77,48 @@ pub(super) struct Scratch {
 }
 
 /// Every binding of rule `r` in which variable `anchor` is `v`, into `scratch.found` (cleared
-/// first) one after another, each as long as the rule has variables.
+/// first) one after another, each as long as the rule has variables. `member` says whether a
+/// vertex is in a relation now: [`Compiled::member`], or the incremental evaluator's bits,
+/// which say the same without testing properties again.
 pub(super) fn anchored(
     c: &Compiled,
-    r: usize,
-    anchor: Var,
-    v: VertexId,
+    (r, anchor, v): (usize, Var, VertexId),
     graph: &Graph,
+    member: impl Fn(RelationId, VertexId) -> bool,
     scratch: &mut Scratch,
 ) {
     scratch.found.clear();
     let rule = &c.rules[r];
     let Some(Some(steps)) = rule.plans.get(anchor.0 as usize) else { return };
-    if !c.member(rule.relations[anchor.0 as usize], graph, v) {
+    if !member(rule.relations[anchor.0 as usize], v) {
         return;
     }
     scratch.partial.clear();
     scratch.partial.resize(rule.relations.len(), None);
     scratch.partial[anchor.0 as usize] = Some(v);
     let unplanned = rule.unplanned.get(anchor.0 as usize).map(Vec::as_slice);
-    let cx = Cx { c, rule, graph, unplanned: unplanned.unwrap_or_default() };
+    let cx = Cx { c, rule, graph, member, unplanned: unplanned.unwrap_or_default() };
     extend(&cx, steps, &mut scratch.partial, &mut scratch.found);
 }
 
-/// What an anchored evaluation reads: the rules, the rule evaluated and the graph.
-struct Cx<'a> {
+/// What an anchored evaluation reads: the rules, the rule evaluated, the graph and the
+/// relation memberships.
+struct Cx<'a, M> {
     c: &'a Compiled,
     rule: &'a CompiledRule,
     graph: &'a Graph,
+    member: M,
     /// The positive edges the plan does not follow.
     unplanned: &'a [(Var, Var, Label)],
 }
 
 /// Follows `steps` from `partial`, appending every complete binding that holds to `out`.
-fn extend(cx: &Cx, steps: &[Step], partial: &mut [Option<VertexId>], out: &mut Vec<VertexId>) {
+fn extend<M: Fn(RelationId, VertexId) -> bool>(
+    cx: &Cx<M>,
+    steps: &[Step],
+    partial: &mut [Option<VertexId>],
+    out: &mut Vec<VertexId>,
+) {
     let Some((step, rest)) = steps.split_first() else {
         let start = out.len();
         out.extend(partial.iter().map(|b| b.unwrap_or(VertexId(0))));
@@ -135,8 +143,8 @@ fn extend(cx: &Cx, steps: &[Step], partial: &mut [Option<VertexId>], out: &mut V
 
 /// Binds `step.var` to `n` if it is in the variable's relation and not bound already, and
 /// goes on with the `rest` of the plan.
-fn bind(
-    cx: &Cx,
+fn bind<M: Fn(RelationId, VertexId) -> bool>(
+    cx: &Cx<M>,
     step: &Step,
     rest: &[Step],
     partial: &mut [Option<VertexId>],
@@ -144,7 +152,7 @@ fn bind(
     n: VertexId,
 ) {
     let slot = step.var.0 as usize;
-    if partial.contains(&Some(n)) || !cx.c.member(cx.rule.relations[slot], cx.graph, n) {
+    if partial.contains(&Some(n)) || !(cx.member)(cx.rule.relations[slot], n) {
         return;
     }
     partial[slot] = Some(n);
@@ -158,7 +166,7 @@ fn live_edge(graph: &Graph, source: VertexId, target: VertexId, label: Label) ->
 
 /// [`holds`] for a binding found by following a plan, which has checked injectivity and the
 /// edges the plan follows already.
-fn completes(cx: &Cx, b: &[VertexId]) -> bool {
+fn completes<M>(cx: &Cx<M>, b: &[VertexId]) -> bool {
     let edge = |&(s, t, label): &(Var, Var, Label)| {
         live_edge(cx.graph, b[s.0 as usize], b[t.0 as usize], label)
     };

@@ -186,7 +186,9 @@ impl Incremental {
         s: &mut RegionScratch,
         delta: &mut Delta,
     ) {
-        eval::anchored(c, r, var, v, graph, &mut s.eval);
+        let membership = &self.membership;
+        let member = |rel: RelationId, v: VertexId| membership.has(v, rel);
+        eval::anchored(c, (r, var, v), graph, member, &mut s.eval);
         let arity = c.rules[r].relations.len().max(1);
         let found = &s.eval.found;
         let at = |i: usize| &found[i..i + arity];
@@ -486,6 +488,13 @@ impl Membership {
     fn of(&self, v: VertexId) -> Option<&[u64]> {
         let start = v.index() as usize * self.words;
         self.bits.get(start..start + self.words)
+    }
+
+    /// Whether `v` is in `rel`, as last recorded: every vertex a batch touched is recorded
+    /// before any region of the batch is recomputed, and the others have not changed.
+    fn has(&self, v: VertexId, rel: RelationId) -> bool {
+        let word = v.index() as usize * self.words + rel.0 as usize / 64;
+        self.bits.get(word).is_some_and(|w| w >> (rel.0 % 64) & 1 == 1)
     }
 
     /// Sets `v`'s membership words; a vertex past the end that is in no relation leaves the
