@@ -285,6 +285,18 @@ impl Graph {
         std::mem::take(&mut self.changes)
     }
 
+    /// Gives back a list [`Graph::take_changes`] returned, once read, so that the next
+    /// changes are recorded in its room instead of a list grown again from empty. The list
+    /// of a whole topology loaded at once is dropped rather than kept for ever.
+    pub fn recycle_changes(&mut self, mut used: Vec<GraphChange>) {
+        const KEPT: usize = 4096;
+        let room = used.capacity();
+        if self.changes.is_empty() && room > self.changes.capacity() && room <= KEPT {
+            used.clear();
+            self.changes = used;
+        }
+    }
+
     // ----- Queries ------------------------------------------------------------------------
 
     /// A stored vertex, live or soft-deleted.

@@ -68,7 +68,13 @@ impl Props {
             }
         }
         pairs.truncate(kept);
-        Props(pairs.into_boxed_slice())
+        // Exactly as long as the properties: a vertex keeps its list for its whole life, and
+        // shrinking in place (mimalloc keeps a block shrunk by up to half) would keep the room.
+        if pairs.capacity() == kept {
+            Props(pairs.into_boxed_slice())
+        } else {
+            Props(pairs.as_slice().into())
+        }
     }
 
     /// The value of `key`, if present.

@@ -268,7 +268,12 @@ fn normalise(
     vitrage_type: Sym,
     get: impl Fn(Sym) -> Option<Value>,
 ) -> Result<[(Sym, Value); 2], GraphError> {
-    let text = |key| get(key).and_then(Value::as_str).map(|sym| graph.resolve(sym));
+    let raw = |key| get(key).and_then(Value::as_str);
+    let raws = match category {
+        Category::Resource => [raw(names::STATE), raw(names::VITRAGE_STATE)],
+        Category::Alarm => [raw(names::SEVERITY), None],
+    };
+    let text = |key| raw(key).map(|sym| graph.resolve(sym));
     let ty = graph.resolve(vitrage_type);
     let (normalised, keys) = match category {
         Category::Resource => (
@@ -281,8 +286,12 @@ fn normalise(
         ),
     };
     // The aggregated value is usually a string the graph already holds (the raw state
-    // itself, upper-case): found without copying it out of the borrowed graph.
-    let known = |s: &str| graph.interner().get(s).map(Value::Str).ok_or_else(|| s.to_owned());
+    // itself, upper-case), and so is the operational one (`CRITICAL` for `CRITICAL`): found
+    // by comparing with the raw values, else looked up, without copying it out of the graph.
+    let known = |s: &str| {
+        let same = raws.into_iter().flatten().find(|&sym| graph.resolve(sym) == s);
+        same.or_else(|| graph.interner().get(s)).map(Value::Str).ok_or_else(|| s.to_owned())
+    };
     let aggregated = normalised.aggregated.as_deref().map_or(Ok(Value::Null), known);
     let operational = known(normalised.operational);
     let mut value = |known: Result<Value, String>| match known {

@@ -447,6 +447,7 @@ impl Runner {
             }
             self.outcome.record(&self.graph, &changes);
             let delta = self.inc.apply(&self.compiled, &self.graph, &changes);
+            self.graph.recycle_changes(changes);
             let mut decisions = Decisions::default();
             for a in &delta.disappeared {
                 self.react(a, false, &mut decisions);

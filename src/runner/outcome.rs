@@ -52,6 +52,7 @@ impl Outcome {
     /// Records what `changes` did; `graph` holds the state after them.
     pub(super) fn record(&mut self, graph: &Graph, changes: &[GraphChange]) {
         let category = |v: VertexId| graph.vertex(v).map(|x| x.category());
+        self.touched.reserve(changes.len() * 2);
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => {
