@@ -242,6 +242,17 @@ pub enum Change {
 impl Change {
     /// The edge of an `add_edge` or `delete_edge`, and whether it is added.
     pub fn edge(&self) -> Option<(Edge, bool)> {
+        let (e, add) = self.edge_ref()?;
+        let edge = Edge {
+            source: e.source.to_string(),
+            target: e.target.to_string(),
+            relationship_type: e.relationship_type.to_string(),
+        };
+        Some((edge, add))
+    }
+
+    /// [`Change::edge`] without copying: what checking and applying an edge change read.
+    pub fn edge_ref(&self) -> Option<(EdgeRef<'_>, bool)> {
         let (source, target, relationship_type, add) = match self {
             Change::AddEdge { source, target, relationship_type } => {
                 (source, target, relationship_type, true)
@@ -251,13 +262,19 @@ impl Change {
             }
             _ => return None,
         };
-        let edge = Edge {
-            source: source.clone(),
-            target: target.clone(),
-            relationship_type: relationship_type.clone(),
-        };
-        Some((edge, add))
+        Some((EdgeRef { source, target, relationship_type }, add))
     }
+}
+
+/// An edge change's ends and label, borrowed from the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeRef<'a> {
+    /// Source resource id.
+    pub source: &'a str,
+    /// Target resource id.
+    pub target: &'a str,
+    /// Edge label.
+    pub relationship_type: &'a str,
 }
 
 /// Why a scenario cannot be read: where (`steps[3].alarm`) and what.
@@ -313,11 +330,20 @@ fn one<T: for<'de> Deserialize<'de>>(
     place: &str,
     step: Option<usize>,
 ) -> Result<T, ScenarioError> {
+    one_at(v, || place.to_string(), step)
+}
+
+/// [`one`] for an item whose place is only worth writing out when it is bad.
+fn one_at<T: for<'de> Deserialize<'de>>(
+    v: &RawValue,
+    place: impl FnOnce() -> String,
+    step: Option<usize>,
+) -> Result<T, ScenarioError> {
     serde_json::from_str(v.get()).map_err(|e| {
         // The position would be within the item, not the file; the place names the item.
         let text = e.to_string();
         let message = text.rsplit_once(" at line ").map_or(text.clone(), |(m, _)| m.to_string());
-        ScenarioError { place: place.into(), message, step }
+        ScenarioError { place: place(), message, step }
     })
 }
 
@@ -458,16 +484,16 @@ impl Streamer<'_> {
         if self.errors[k].is_some() {
             return;
         }
-        let place = format!("{}[{i}]", KEYS[k]);
+        let place = || format!("{}[{i}]", KEYS[k]);
         let change = match k {
-            1 => one(item, &place, None).map(|resource| Change::AddResource { resource }),
-            2 => one(item, &place, None).map(|e: Edge| Change::AddEdge {
+            1 => one_at(item, place, None).map(|resource| Change::AddResource { resource }),
+            2 => one_at(item, place, None).map(|e: Edge| Change::AddEdge {
                 source: e.source,
                 target: e.target,
                 relationship_type: e.relationship_type,
             }),
-            3 => one(item, &place, None).map(|alarm| Change::RaiseAlarm { alarm }),
-            _ => match one(item, &place, Some(i)) {
+            3 => one_at(item, place, None).map(|alarm| Change::RaiseAlarm { alarm }),
+            _ => match one_at(item, place, Some(i)) {
                 Ok(step) => {
                     self.steps.push(step);
                     return;

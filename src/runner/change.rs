@@ -2,7 +2,7 @@
 //! ([`Runner::check`](super::Runner::check)).
 
 pub use crate::scenario::Change;
-use crate::scenario::{Alarm, Edge};
+use crate::scenario::{Alarm, EdgeRef};
 use serde_json::Value as Json;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,7 +26,7 @@ pub fn is_placeholder(resource: &crate::scenario::Resource) -> bool {
 /// raised alarms, before the list and as each change of it would leave them.
 pub(super) struct Overlay<'a> {
     pub resources: &'a dyn Fn(&str) -> bool,
-    pub edge: &'a dyn Fn(&Edge) -> bool,
+    pub edge: &'a dyn Fn(EdgeRef<'_>) -> bool,
     pub alarm: &'a dyn Fn(&Alarm) -> bool,
     added: BTreeSet<String>,
     deleted: BTreeSet<String>,
@@ -37,7 +37,7 @@ pub(super) struct Overlay<'a> {
 impl<'a> Overlay<'a> {
     pub fn new(
         resources: &'a dyn Fn(&str) -> bool,
-        edge: &'a dyn Fn(&Edge) -> bool,
+        edge: &'a dyn Fn(EdgeRef<'_>) -> bool,
         alarm: &'a dyn Fn(&Alarm) -> bool,
     ) -> Overlay<'a> {
         Overlay {
@@ -55,14 +55,14 @@ impl<'a> Overlay<'a> {
         self.added.contains(id) || (!self.deleted.contains(id) && (self.resources)(id))
     }
 
-    fn has_edge(&self, e: &Edge) -> bool {
-        if !self.has_resource(&e.source) || !self.has_resource(&e.target) {
+    fn has_edge(&self, e: EdgeRef<'_>) -> bool {
+        if !self.has_resource(e.source) || !self.has_resource(e.target) {
             return false;
         }
         let gone = |id: &str| self.deleted.contains(id) || self.added.contains(id);
-        match self.edges.get(&edge_key(e.clone())) {
+        match self.edges.get(&edge_key(e)) {
             Some(&live) => live,
-            None => !gone(&e.source) && !gone(&e.target) && (self.edge)(e),
+            None => !gone(e.source) && !gone(e.target) && (self.edge)(e),
         }
     }
 
@@ -102,12 +102,11 @@ impl<'a> Overlay<'a> {
                 }
             }
             Change::AddEdge { .. } | Change::DeleteEdge { .. } => {
-                let Some((e, add)) = change.edge() else { return Ok(()) };
-                let e = &e;
-                if !self.has_resource(&e.source) {
+                let Some((e, add)) = change.edge_ref() else { return Ok(()) };
+                if !self.has_resource(e.source) {
                     return no("source", format!("unknown resource {:?}", e.source));
                 }
-                if !self.has_resource(&e.target) {
+                if !self.has_resource(e.target) {
                     return no("target", format!("unknown resource {:?}", e.target));
                 }
                 if e.relationship_type.is_empty() {
@@ -150,7 +149,7 @@ impl<'a> Overlay<'a> {
                 self.edges.retain(|(s, _, t), _| s != id && t != id);
             }
             Change::AddEdge { .. } | Change::DeleteEdge { .. } => {
-                if let Some((e, add)) = change.edge() {
+                if let Some((e, add)) = change.edge_ref() {
                     self.edges.insert(edge_key(e), add);
                 }
             }
@@ -177,8 +176,8 @@ fn check_properties(properties: &BTreeMap<String, Json>) -> Result<(), (String, 
     }
 }
 
-fn edge_key(e: Edge) -> (String, String, String) {
-    (e.source, e.relationship_type, e.target)
+fn edge_key(e: EdgeRef<'_>) -> (String, String, String) {
+    (e.source.to_string(), e.relationship_type.to_string(), e.target.to_string())
 }
 
 /// (type, name, target, id): what identifies an external alarm.

@@ -44,7 +44,7 @@ use crate::graph::{
     Category, EdgeKey, Graph, GraphChange, GraphError, Label, NewVertex, Props, Value, VertexId,
     names,
 };
-use crate::scenario::{Alarm, Edge, Resource};
+use crate::scenario::{Alarm, EdgeRef, Resource};
 use crate::template::model::ActionKind;
 use change::{Overlay, alarm_key};
 use rustc_hash::FxHashMap as HashMap;
@@ -161,12 +161,12 @@ impl Runner {
     /// the index of the first that would not, and why. Nothing changes.
     pub fn check(&self, changes: &[Change]) -> Result<(), (usize, RunError)> {
         let resources = |id: &str| self.resource(id).is_some();
-        let edge = |e: &Edge| {
-            let (Some(source), Some(target)) = (self.resource(&e.source), self.resource(&e.target))
+        let edge = |e: EdgeRef<'_>| {
+            let (Some(source), Some(target)) = (self.resource(e.source), self.resource(e.target))
             else {
                 return false;
             };
-            let Some(label) = self.graph.find_label(&e.relationship_type) else {
+            let Some(label) = self.graph.find_label(e.relationship_type) else {
                 return false;
             };
             self.graph.edge(EdgeKey { source, target, label }).is_some_and(|e| !e.is_deleted)
@@ -209,8 +209,8 @@ impl Runner {
                 self.update_resource(id, state.as_deref(), name.as_deref(), properties)
             }
             Change::DeleteResource { id } => self.delete_resource(id),
-            Change::AddEdge { .. } | Change::DeleteEdge { .. } => match c.edge() {
-                Some((e, add)) => self.edge(&e, add),
+            Change::AddEdge { .. } | Change::DeleteEdge { .. } => match c.edge_ref() {
+                Some((e, add)) => self.edge(e, add),
                 None => Ok(()),
             },
             Change::RaiseAlarm { alarm } => self.raise_alarm(alarm),
@@ -225,7 +225,11 @@ impl Runner {
         let mut props =
             self.resource_props(Some(&r.id), r.name.as_deref(), r.state.as_deref(), &r.properties)?;
         let vitrage_type = self.graph.intern(&r.kind)?;
-        let entity_id = self.graph.intern(&r.id)?;
+        // The id is the first property, interned already.
+        let entity_id = match props.first() {
+            Some(&(names::ID, Value::Str(id))) => id,
+            _ => self.graph.intern(&r.id)?,
+        };
         let category = Category::Resource;
         let normalised =
             normalised_props(&mut self.graph, &self.tables, category, vitrage_type, &props)?;
@@ -264,17 +268,17 @@ impl Runner {
         Ok(())
     }
 
-    fn edge(&mut self, e: &Edge, add: bool) -> Result<(), RunError> {
+    fn edge(&mut self, e: EdgeRef<'_>, add: bool) -> Result<(), RunError> {
         let source = self
-            .resource(&e.source)
+            .resource(e.source)
             .ok_or_else(|| bad("source", format!("unknown resource {:?}", e.source)))?;
         let target = self
-            .resource(&e.target)
+            .resource(e.target)
             .ok_or_else(|| bad("target", format!("unknown resource {:?}", e.target)))?;
         if e.relationship_type.is_empty() {
             return Err(bad("relationship_type", "empty label"));
         }
-        let label = self.graph.label(&e.relationship_type)?;
+        let label = self.graph.label(e.relationship_type)?;
         let key = EdgeKey { source, target, label };
         if add {
             self.graph.add_edge(key)?;
