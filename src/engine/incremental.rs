@@ -45,6 +45,8 @@ pub struct Incremental {
     by_vertex: ShardedMap<(u32, VertexId), Bound>,
     /// Relation memberships per vertex.
     membership: Membership,
+    /// The number of live activations of each rule.
+    live: Vec<u32>,
     /// Rules and variables per relation; rules and negations per label.
     uses: Uses,
     /// Buffers reused by every batch; empty between batches, and not saved.
@@ -64,6 +66,8 @@ struct Scratch {
     touched: Vec<VertexId>,
     /// One vertex's memberships now, as [`Membership`] words.
     now: Vec<u64>,
+    /// Per rule, whether one of its relations has no member after the batch.
+    empty: Vec<bool>,
     /// The buffers of one region's recomputation.
     region: RegionScratch,
 }
@@ -122,6 +126,7 @@ impl Incremental {
         Incremental {
             uses: Uses::new(c),
             membership: Membership::new(c.relation_count()),
+            live: vec![0; c.rules.len()],
             ..Incremental::default()
         }
     }
@@ -140,7 +145,7 @@ impl Incremental {
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let Scratch { regions, touched, now, region } = &mut scratch;
+        let Scratch { regions, touched, now, empty, region } = &mut scratch;
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),
@@ -159,11 +164,22 @@ impl Incremental {
         for &v in touched.iter() {
             self.membership_regions(c, graph, v, now, regions);
         }
+        // A rule with a relation nobody is in has no binding (a graph without alarms, as when
+        // a topology is first loaded); without live activations either, its regions hold
+        // nothing to find and nothing to drop.
+        empty.clear();
+        empty.extend(
+            c.rules
+                .iter()
+                .map(|rule| rule.relations.iter().any(|&rel| self.membership.is_empty(rel))),
+        );
+        let live = &self.live;
+        regions.retain(|&(r, _, _)| !(empty[r] && live.get(r).is_none_or(|&n| n == 0)));
         regions.sort_unstable();
         regions.dedup();
         let mut delta = Delta::default();
         for &r in regions.iter() {
-            self.recompute(c, graph, r, region, &mut delta);
+            self.recompute(c, graph, r, empty[r.0], region, &mut delta);
         }
         regions.clear();
         touched.clear();
@@ -177,18 +193,24 @@ impl Incremental {
     }
 
     /// Recomputes region `(r, var, v)` and brings the activations stored for it in line,
-    /// recording what appeared and disappeared in `delta`.
+    /// recording what appeared and disappeared in `delta`; `empty` when one of the rule's
+    /// relations has no member, so that it has no binding.
     fn recompute(
         &mut self,
         c: &Compiled,
         graph: &Graph,
         (r, var, v): Region,
+        empty: bool,
         s: &mut RegionScratch,
         delta: &mut Delta,
     ) {
         let membership = &self.membership;
-        let member = |rel: RelationId, v: VertexId| membership.has(v, rel);
-        eval::anchored(c, (r, var, v), graph, member, &mut s.eval);
+        if empty {
+            s.eval.found.clear();
+        } else {
+            let member = |rel: RelationId, v: VertexId| membership.has(v, rel);
+            eval::anchored(c, (r, var, v), graph, member, &mut s.eval);
+        }
         let arity = c.rules[r].relations.len().max(1);
         let found = &s.eval.found;
         let at = |i: usize| &found[i..i + arity];
@@ -318,6 +340,9 @@ impl Incremental {
 
     /// Stores `a`, known not to be live.
     fn insert(&mut self, a: Activation) {
+        if let Some(n) = self.live.get_mut(a.rule as usize) {
+            *n += 1;
+        }
         for v in a.binding.iter() {
             match self.by_vertex.entry((a.rule, *v)) {
                 MapEntry::Occupied(mut e) => e.get_mut().push(a.clone()),
@@ -340,6 +365,9 @@ impl Incremental {
                     entry.remove();
                 }
             }
+        }
+        if let Some(n) = self.live.get_mut(a.rule as usize).filter(|_| found) {
+            *n -= 1;
         }
         found
     }
@@ -438,7 +466,11 @@ impl Incremental {
         if membership.bits.iter().enumerate().any(|(w, &word)| stray(w, word)) {
             return Err("membership bits for relations the rules do not have".into());
         }
-        let mut inc = Incremental { uses: Uses::new(c), membership, ..Incremental::default() };
+        let mut membership = membership;
+        membership.count();
+        let live = vec![0; c.rules.len()];
+        let mut inc =
+            Incremental { uses: Uses::new(c), membership, live, ..Incremental::default() };
         for a in active {
             let arity = c.rules.get(a.rule as usize).map(|r| r.relations.len());
             if arity != Some(a.binding.len()) {
@@ -477,11 +509,33 @@ fn each_neighbour(graph: &Graph, v: VertexId, label: Label, out: bool, f: impl F
 struct Membership {
     words: usize,
     bits: Vec<u64>,
+    /// The number of members of each relation, kept with the bits (and counted from them
+    /// again when a saved evaluator is restored).
+    #[serde(skip)]
+    members: Vec<u32>,
 }
 
 impl Membership {
     fn new(relations: usize) -> Membership {
-        Membership { words: relations.div_ceil(64).max(1), bits: Vec::new() }
+        let words = relations.div_ceil(64).max(1);
+        Membership { words, bits: Vec::new(), members: vec![0; words * 64] }
+    }
+
+    /// Counts the members of each relation from the bits.
+    fn count(&mut self) {
+        self.members = vec![0; self.words * 64];
+        for (w, &word) in self.bits.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                self.members[(w % self.words) * 64 + bits.trailing_zeros() as usize] += 1;
+                bits &= bits - 1;
+            }
+        }
+    }
+
+    /// Whether no vertex is in `rel`.
+    fn is_empty(&self, rel: RelationId) -> bool {
+        self.members.get(rel.0 as usize).is_none_or(|&n| n == 0)
     }
 
     /// `v`'s membership words, or `None` when it is in no relation and never was.
@@ -506,6 +560,16 @@ impl Membership {
                 return;
             }
             self.bits.resize(start + self.words, 0);
+        }
+        for (w, (&now, &was)) in words.iter().zip(&self.bits[start..start + self.words]).enumerate()
+        {
+            let mut changed = now ^ was;
+            while changed != 0 {
+                let bit = changed.trailing_zeros() as usize;
+                let count = &mut self.members[w * 64 + bit];
+                *count = if now >> bit & 1 == 1 { *count + 1 } else { count.saturating_sub(1) };
+                changed &= changed - 1;
+            }
         }
         self.bits[start..start + self.words].copy_from_slice(words);
     }
