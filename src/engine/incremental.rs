@@ -574,3 +574,27 @@ impl Membership {
         self.bits[start..start + self.words].copy_from_slice(words);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relation_member_counts_follow_the_bits_and_are_counted_again_on_restore() {
+        let mut m = Membership::new(70);
+        let (a, b) = (VertexId(3), VertexId(9));
+        m.set(a, &[1 << 5, 1 << 2]);
+        m.set(b, &[1 << 5, 0]);
+        assert!(!m.is_empty(RelationId(5)) && !m.is_empty(RelationId(66)));
+        assert!(m.is_empty(RelationId(4)), "no vertex is in relation 4");
+        m.set(a, &[0, 0]);
+        assert!(m.is_empty(RelationId(66)) && !m.is_empty(RelationId(5)), "b is still in 5");
+        m.set(b, &[0, 0]);
+        assert!(m.is_empty(RelationId(5)));
+        m.set(a, &[1 << 1, 0]);
+        let counted = m.members.clone();
+        m.count();
+        assert_eq!(m.members, counted);
+        assert!(m.has(a, RelationId(1)) && !m.has(b, RelationId(1)));
+    }
+}
