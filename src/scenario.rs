@@ -356,7 +356,7 @@ fn list<T: for<'de> Deserialize<'de>>(
         .unwrap_or_default()
         .into_iter()
         .enumerate()
-        .map(|(i, item)| one(item, &format!("{name}[{i}]"), steps.then_some(i)))
+        .map(|(i, item)| one_at(item, || format!("{name}[{i}]"), steps.then_some(i)))
         .collect()
 }
 

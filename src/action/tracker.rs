@@ -168,11 +168,6 @@ impl Tracker {
         out
     }
 
-    /// Whether an instance is recorded.
-    pub fn contains(&self, instance: &Instance) -> bool {
-        self.support.contains_key(instance)
-    }
-
     /// Every recorded instance with the action it was done with, sorted by instance.
     pub fn performed(&self) -> Vec<(&Instance, &Resolved)> {
         let mut out: Vec<(&Instance, &Resolved)> =

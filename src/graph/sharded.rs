@@ -89,7 +89,7 @@ mod tests {
         *m.entry(5).or_insert(0) += 1;
         assert_eq!((m.len(), m.get(&5)), (1000, Some(&11)));
         assert_eq!(m.occupied(&6).map(OccupiedEntry::remove), Some(12));
-        assert!(!m.contains_key(&6) && m.iter().count() == 999 && !m.is_empty());
+        assert!(m.get(&6).is_none() && m.iter().count() == 999 && !m.is_empty());
         let text = serde_json::to_string(&m).expect("json");
         assert!(text.starts_with("[[0,0],[1,2],[2,4],[3,6],[4,8],[5,11],[7,14]"), "{text}");
         let back: ShardedMap<u32, u32> = serde_json::from_str(&text).expect("reads");
@@ -269,15 +269,6 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
     {
         let hash = hash_of(key);
         self.shards[map_shard(hash)].find(hash, |(k, _)| k.borrow() == key).map(|(_, v)| v)
-    }
-
-    /// Whether `key` has a value.
-    pub fn contains_key<Q>(&self, key: &Q) -> bool
-    where
-        K: std::borrow::Borrow<Q>,
-        Q: std::hash::Hash + Eq + ?Sized,
-    {
-        self.get(key).is_some()
     }
 
     /// Sets the value of `key`; the previous one.

@@ -273,15 +273,15 @@ fn normalise(
         Category::Resource => [raw(names::STATE), raw(names::VITRAGE_STATE)],
         Category::Alarm => [raw(names::SEVERITY), None],
     };
-    let text = |key| raw(key).map(|sym| graph.resolve(sym));
+    let text = |i: usize| raws[i].map(|sym| graph.resolve(sym));
     let ty = graph.resolve(vitrage_type);
     let (normalised, keys) = match category {
         Category::Resource => (
-            tables.resource_state(ty, text(names::STATE), text(names::VITRAGE_STATE)),
+            tables.resource_state(ty, text(0), text(1)),
             (names::VITRAGE_AGGREGATED_STATE, names::VITRAGE_OPERATIONAL_STATE),
         ),
         Category::Alarm => (
-            tables.alarm_severity(ty, text(names::SEVERITY)),
+            tables.alarm_severity(ty, text(0)),
             (names::VITRAGE_AGGREGATED_SEVERITY, names::VITRAGE_OPERATIONAL_SEVERITY),
         ),
     };

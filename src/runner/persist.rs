@@ -3,14 +3,15 @@
 //!
 //! A snapshot holds everything that decides future evaluation: the graph (interner, slots with
 //! soft-deleted vertices, free list, edges, key table), the incremental evaluator's activations
-//! and membership bits, the tracker's groups with their rows' scores and sequence numbers and
-//! actions (also listed per instance, as the performed actions), the workflow supports and appearance counts (which number the next
-//! Mistral request), the shared action ids, the resource and alarm maps, and the causal
-//! edge counts. The rules are not in it: the caller compiles them again from the templates it
-//! keeps, and [`Runner::restore`] refuses rules other than the ones the snapshot was saved
-//! with (a fingerprint, and the check that compiling them interns nothing new, since an
-//! interned string would shift every symbol after it). [`Compiled`] and the evaluator's uses
-//! of relations and labels are derived from the rules and the graph, and rebuilt.
+//! and membership bits, the tracker's groups with their rows' scores, sequence numbers and
+//! actions (also listed per instance, as the performed actions), the workflow supports and
+//! appearance counts (which number the next Mistral request), the shared action ids, the
+//! resource and alarm maps, and the causal edge counts. The rules are not in it: the caller
+//! compiles them again from the templates it keeps, and [`Runner::restore`] refuses rules
+//! other than the ones the snapshot was saved with (a fingerprint, and the check that
+//! compiling them interns nothing new, since an interned string would shift every symbol
+//! after it). [`Compiled`] and the evaluator's uses of relations and labels are derived from
+//! the rules and the graph, and rebuilt.
 //!
 //! Only a settled runner is saved: pending graph changes or an outcome not yet taken belong
 //! to an evaluation in progress, which a snapshot cannot resume.
