@@ -55,6 +55,7 @@ mod sharded;
 mod store;
 mod value;
 pub mod values;
+mod vertex_set;
 
 pub use change::GraphChange;
 pub use element::{Category, Edge, EdgeKey, Label, NewVertex, Vertex, VertexId};

@@ -1,12 +1,13 @@
 //! The graph itself: vertex storage, adjacency, indexes, mutations and the change log.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
 use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
 use super::sharded::{SeededHasher, ShardedTable};
+use super::vertex_set::VertexSet;
 use super::{
     Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
 };
@@ -32,12 +33,23 @@ pub struct Graph {
     by_key: ShardedTable<VertexId>,
     key_hasher: SeededHasher,
     /// Live vertices (placeholders included) by `vitrage_type`.
-    by_type: BTreeMap<Sym, BTreeSet<VertexId>>,
-    /// Live edges by label, as sorted `(source, target)` pairs.
-    by_label: BTreeMap<Label, BTreeSet<(VertexId, VertexId)>>,
+    by_type: BTreeMap<Sym, VertexSet>,
+    /// Live edges by label: the vertices they leave, whose adjacency lists them.
+    by_label: BTreeMap<Label, LabelEdges>,
     live_vertices: usize,
     live_edges: usize,
     changes: Vec<GraphChange>,
+}
+
+/// The live edges of one label. Each is listed once, in its source's adjacency, so the index
+/// keeps only which vertices to look at: the sources in id order, each with its targets in
+/// id order, give the edges sorted as `(source, target)`.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct LabelEdges {
+    /// The vertices with a live edge of the label leaving them.
+    pub(crate) sources: VertexSet,
+    /// The number of live edges of the label.
+    pub(crate) count: usize,
 }
 
 impl Default for Graph {
@@ -203,7 +215,12 @@ impl Graph {
         let vertex = self.live_vertex_mut(id)?;
         vertex.is_deleted = true;
         let vitrage_type = vertex.vitrage_type;
-        remove_from_index(&mut self.by_type, vitrage_type, &id);
+        if let Some(set) = self.by_type.get_mut(&vitrage_type) {
+            set.remove(id);
+            if set.is_empty() {
+                self.by_type.remove(&vitrage_type);
+            }
+        }
         self.live_vertices -= 1;
         self.changes.push(GraphChange::VertexDeleted(id));
         Ok(true)
@@ -248,8 +265,7 @@ impl Graph {
         let inc = Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false };
         self.live_vertex_mut(key.source)?.adj.insert(out);
         self.live_vertex_mut(key.target)?.adj.insert(inc);
-        self.by_label.entry(key.label).or_default().insert((key.source, key.target));
-        self.live_edges += 1;
+        self.index_edge(key, true);
         self.changes.push(GraphChange::EdgeAdded(key));
         Ok(true)
     }
@@ -329,7 +345,7 @@ impl Graph {
 
     /// The live vertices (placeholders included) of a type, in id order.
     pub fn vertices_of_type(&self, vitrage_type: Sym) -> impl Iterator<Item = VertexId> + '_ {
-        self.by_type.get(&vitrage_type).into_iter().flatten().copied()
+        self.by_type.get(&vitrage_type).into_iter().flat_map(VertexSet::iter)
     }
 
     /// The types that have live vertices.
@@ -348,7 +364,8 @@ impl Graph {
         &self,
         label: Label,
     ) -> impl Iterator<Item = (VertexId, VertexId)> + '_ {
-        self.by_label.get(&label).into_iter().flatten().copied()
+        let sources = self.by_label.get(&label).into_iter().flat_map(|e| e.sources.iter());
+        sources.flat_map(move |s| self.live_adj(s, Dir::Out, label).map(move |t| (s, t)))
     }
 
     /// The labels that have live edges.
@@ -436,16 +453,34 @@ impl Graph {
                 adj.set_deleted(pos, deleted);
             }
         }
-        if deleted {
-            remove_from_index(&mut self.by_label, key.label, &(key.source, key.target));
-            self.live_edges -= 1;
-            self.changes.push(GraphChange::EdgeDeleted(key));
-        } else {
-            self.by_label.entry(key.label).or_default().insert((key.source, key.target));
-            self.live_edges += 1;
-            self.changes.push(GraphChange::EdgeAdded(key));
-        }
+        self.index_edge(key, !deleted);
+        let change =
+            if deleted { GraphChange::EdgeDeleted(key) } else { GraphChange::EdgeAdded(key) };
+        self.changes.push(change);
         Ok(true)
+    }
+
+    /// Counts an edge whose adjacency entries were just made live (or deleted) into (or out
+    /// of) the label index.
+    fn index_edge(&mut self, key: EdgeKey, live: bool) {
+        if live {
+            let edges = self.by_label.entry(key.label).or_default();
+            edges.sources.insert(key.source);
+            edges.count += 1;
+            self.live_edges += 1;
+            return;
+        }
+        let still_leaves = self.live_adj(key.source, Dir::Out, key.label).next().is_some();
+        if let Some(edges) = self.by_label.get_mut(&key.label) {
+            if !still_leaves {
+                edges.sources.remove(key.source);
+            }
+            edges.count -= 1;
+            if edges.count == 0 {
+                self.by_label.remove(&key.label);
+            }
+        }
+        self.live_edges -= 1;
     }
 
     fn live_adj(
@@ -496,17 +531,6 @@ fn out_probe(key: EdgeKey) -> Adj {
 
 fn in_probe(key: EdgeKey) -> Adj {
     Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false }
-}
-
-/// Removes `item` from the set under `key`, dropping the set when it becomes empty so that the
-/// index's keys are exactly the types (or labels) that have live elements.
-fn remove_from_index<K: Ord, T: Ord>(index: &mut BTreeMap<K, BTreeSet<T>>, key: K, item: &T) {
-    if let Some(set) = index.get_mut(&key) {
-        set.remove(item);
-        if set.is_empty() {
-            index.remove(&key);
-        }
-    }
 }
 
 mod persist;

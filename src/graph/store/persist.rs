@@ -15,8 +15,9 @@ use std::hash::BuildHasher;
 use crate::graph::sharded::{SeededHasher, ShardedTable};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Graph, is_reserved, key_hash};
+use super::{Graph, LabelEdges, is_reserved, key_hash};
 use crate::graph::element::{Adj, AdjList, Dir};
+use crate::graph::vertex_set::VertexSet;
 use crate::graph::{Category, Interner, Label, Props, Sym, Value, Vertex, VertexId, names};
 
 /// A graph with pending changes has not been evaluated: its saved state would lose them.
@@ -170,8 +171,8 @@ fn restore(saved: Saved) -> Result<Graph, String> {
             adj[target.0 as usize].push(Adj { dir: Dir::In, label, other: id, is_deleted });
         }
     }
-    let mut by_type: BTreeMap<Sym, BTreeSet<VertexId>> = BTreeMap::new();
-    let mut by_label: BTreeMap<Label, BTreeSet<(VertexId, VertexId)>> = BTreeMap::new();
+    let mut by_type: BTreeMap<Sym, VertexSet> = BTreeMap::new();
+    let mut by_label: BTreeMap<Label, LabelEdges> = BTreeMap::new();
     let (mut live_vertices, mut live_edges) = (0, 0);
     let mut slots: Vec<Option<Vertex>> = Vec::with_capacity(n);
     for (i, (slot, mut entries)) in saved_slots.into_iter().zip(adj).enumerate() {
@@ -182,7 +183,9 @@ fn restore(saved: Saved) -> Result<Graph, String> {
         let id = VertexId(i as u32);
         entries.sort_unstable_by_key(Adj::order);
         for a in entries.iter().filter(|a| a.dir == Dir::Out && !a.is_deleted) {
-            by_label.entry(a.label).or_default().insert((id, a.other));
+            let edges = by_label.entry(a.label).or_default();
+            edges.sources.insert(id);
+            edges.count += 1;
             live_edges += 1;
         }
         if !v.is_deleted {

@@ -1,5 +1,6 @@
 use super::*;
 use crate::graph::Category;
+use std::collections::BTreeSet;
 
 mod model;
 
@@ -71,8 +72,20 @@ pub(super) fn check_indexes(g: &Graph) {
             }
         }
     }
-    assert_eq!(g.by_type, by_type);
-    assert_eq!(g.by_label, by_label);
+    let types: BTreeMap<Sym, Vec<VertexId>> =
+        g.by_type.iter().map(|(&t, set)| (t, set.iter().collect())).collect();
+    let expected: BTreeMap<Sym, Vec<VertexId>> =
+        by_type.into_iter().map(|(t, set)| (t, set.into_iter().collect())).collect();
+    assert_eq!(types, expected);
+    assert_eq!(g.labels().collect::<Vec<_>>(), by_label.keys().copied().collect::<Vec<_>>());
+    for (&label, pairs) in &by_label {
+        let got: Vec<_> = g.edges_with_label(label).collect();
+        assert_eq!(got, pairs.iter().copied().collect::<Vec<_>>(), "{label:?} edges");
+        assert_eq!(g.by_label[&label].count, pairs.len(), "{label:?} counted");
+        let sources: BTreeSet<VertexId> = pairs.iter().map(|&(s, _)| s).collect();
+        let indexed: BTreeSet<VertexId> = g.by_label[&label].sources.iter().collect();
+        assert_eq!(indexed, sources, "{label:?} sources");
+    }
     assert_eq!(g.live_vertices, live_vertices);
     assert_eq!(g.live_edges, by_label.values().map(BTreeSet::len).sum::<usize>());
     for &id in g.by_key.iter() {
