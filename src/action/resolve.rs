@@ -111,7 +111,8 @@ fn eval(
     warnings: &mut Vec<String>,
 ) -> Json {
     match e {
-        Expr::Literal(s) => Json::String(s.to_string()),
+        // Not `to_string`: on an `Arc<str>` that goes through `Display`, padding and all.
+        Expr::Literal(s) => Json::String(String::from(&**s)),
         Expr::Null { text } => {
             warnings
                 .push(format!("{action}: `{text}` is not a valid get_attr call; it gives null"));

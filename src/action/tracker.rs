@@ -110,7 +110,8 @@ impl Tracker {
             MapEntry::Vacant(e) => e.insert(Support { count: 1, action }).action.clone(),
         };
         self.seq += 1;
-        let rows = self.groups.entry(group_key(&action)).or_default();
+        // A group holds one row but when actions overlap: room for that one, not four.
+        let rows = self.groups.entry(group_key(&action)).or_insert_with(|| Vec::with_capacity(1));
         rows.push(Row { instance, score, seq: self.seq, action: action.clone() });
         (top(rows) == Some(rows.len() - 1)).then_some(Decision::Do(action))
     }

@@ -726,8 +726,13 @@ fn external_ids(graph: &Graph, vertices: &[VertexId]) -> Vec<String> {
     let mut ids: Vec<String> = vertices
         .iter()
         .filter_map(|&v| graph.vertex(v))
-        // Joined, not formatted: `join` allocates once, at its size.
-        .map(|v| [graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id())].join(":"))
+        .map(|v| {
+            let (ty, id) = (graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id()));
+            // Built in place, not formatted or joined: one allocation at its size.
+            let mut text = String::with_capacity(ty.len() + 1 + id.len());
+            text.extend([ty, ":", id]);
+            text
+        })
         .collect();
     ids.sort();
     ids
