@@ -398,7 +398,13 @@ impl Bound {
 
     fn push(&mut self, a: Activation) {
         match self {
-            Bound::One(first) => *self = Bound::Many(vec![first.clone(), a]),
+            Bound::One(first) => {
+                // A second one is a host's or an alarm's, in one activation per instance:
+                // room for eight, so that such lists grow once or twice rather than from two.
+                let mut list = Vec::with_capacity(8);
+                list.extend([first.clone(), a]);
+                *self = Bound::Many(list);
+            }
             Bound::Many(list) => list.push(a),
         }
     }
