@@ -214,19 +214,23 @@ impl Incremental {
         let arity = c.rules[r].relations.len().max(1);
         let found = &s.eval.found;
         let at = |i: usize| &found[i..i + arity];
-        // Sorted, not hashed: a region holds a handful of bindings, often none.
         s.order.clear();
         s.order.extend((0..found.len()).step_by(arity));
-        s.order.sort_unstable_by(|&i, &j| at(i).cmp(at(j)));
         s.known.clear();
         s.known.resize(s.order.len(), false);
-        for a in self.by_vertex.get(&(r as u32, v)).into_iter().flat_map(Bound::iter) {
-            if a.binding[var.0 as usize] != v {
-                continue;
-            }
-            match s.order.binary_search_by(|&i| at(i).cmp(&a.binding)) {
-                Ok(k) => s.known[k] = true,
-                Err(_) => s.stale.push(a.clone()),
+        // Matched by sorting, not hashing: a region holds a handful of bindings, often
+        // none. With nothing stored for the vertex (a new alarm's region, a host's when its
+        // first alarm arrives), every binding is new and the order is the delta's to set.
+        if let Some(stored) = self.by_vertex.get(&(r as u32, v)) {
+            s.order.sort_unstable_by(|&i, &j| at(i).cmp(at(j)));
+            for a in stored.iter() {
+                if a.binding[var.0 as usize] != v {
+                    continue;
+                }
+                match s.order.binary_search_by(|&i| at(i).cmp(&a.binding)) {
+                    Ok(k) => s.known[k] = true,
+                    Err(_) => s.stale.push(a.clone()),
+                }
             }
         }
         for a in s.stale.drain(..) {
@@ -305,7 +309,14 @@ impl Incremental {
 
     fn edge_regions(&self, c: &Compiled, graph: &Graph, k: EdgeKey, regions: &mut Vec<Region>) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
-            regions.push((r, s, k.source));
+            // A binding through the edge has its source at `s`: none can have held or hold
+            // now when the source was and is outside `s`'s relation (a deduced alarm's `on`
+            // edge, for a rule on monitor alarms). Memberships are still those before the
+            // batch here.
+            let rel = c.rules[r].relations[s.0 as usize];
+            if self.membership.has(k.source, rel) || c.member(rel, graph, k.source) {
+                regions.push((r, s, k.source));
+            }
         }
         for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
             let neg = &c.rules[r].negations[n];
