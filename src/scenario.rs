@@ -386,25 +386,47 @@ pub fn stream<R: std::io::Read>(
     reader: R,
     each: &mut dyn FnMut(Streamed),
 ) -> Result<Vec<Step>, ScenarioError> {
-    stream_from(serde_json::Deserializer::from_reader(std::io::BufReader::new(reader)), each)
+    let de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
+    stream_from(de, each, Parse::Checked)
 }
 
 /// [`stream`] over text already in memory, for scenarios small enough to read whole:
 /// serde_json reads a reader a byte at a time, a slice several times faster.
+///
+/// Items are parsed where they stand, once. The first bad one (or a syntax error) stops that
+/// read; the text is then read again the checked way, as [`stream`] reads, with nothing
+/// handed on, for the error [`parse`] gives. What went to `each` before is the same either
+/// way: the items before the first bad one.
 pub fn stream_slice(
     text: &[u8],
     each: &mut dyn FnMut(Streamed),
 ) -> Result<Vec<Step>, ScenarioError> {
-    stream_from(serde_json::Deserializer::from_slice(text), each)
+    let de = || serde_json::Deserializer::from_slice(text);
+    let fast = stream_from(de(), each, Parse::InPlace);
+    let Err(first) = fast else { return fast };
+    // The checked read finds every error the one in place can stop at.
+    stream_from(de(), &mut |_| {}, Parse::Checked).and(Err(first))
+}
+
+/// How [`stream_from`] reads list items.
+#[derive(Clone, Copy, PartialEq)]
+enum Parse {
+    /// Each as raw text first, then parsed: a bad item is recorded with its place and the
+    /// read goes on, so that a syntax error after it still comes first.
+    Checked,
+    /// Parsed where it stands: a bad item stops the read with serde_json's error.
+    InPlace,
 }
 
 fn stream_from<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
     each: &mut dyn FnMut(Streamed),
+    parse: Parse,
 ) -> Result<Vec<Step>, ScenarioError> {
     use serde::de::Deserializer as _;
     let mut s = Streamer {
         each,
+        parse,
         initial: None,
         announced: false,
         done: [false; 3],
@@ -429,6 +451,7 @@ fn stream_from<'de, R: serde_json::de::Read<'de>>(
 /// The state of [`stream`]: the mode once known, which lists are read, what is held back.
 struct Streamer<'f> {
     each: &'f mut dyn FnMut(Streamed),
+    parse: Parse,
     initial: Option<Initial>,
     announced: bool,
     /// Whether `resources`, `edges`, `alarms` have been read.
@@ -487,11 +510,7 @@ impl Streamer<'_> {
         let place = || format!("{}[{i}]", KEYS[k]);
         let change = match k {
             1 => one_at(item, place, None).map(|resource| Change::AddResource { resource }),
-            2 => one_at(item, place, None).map(|e: Edge| Change::AddEdge {
-                source: e.source,
-                target: e.target,
-                relationship_type: e.relationship_type,
-            }),
+            2 => one_at(item, place, None).map(edge_change),
             3 => one_at(item, place, None).map(|alarm| Change::RaiseAlarm { alarm }),
             _ => match one_at(item, place, Some(i)) {
                 Ok(step) => {
@@ -501,6 +520,11 @@ impl Streamer<'_> {
                 Err(e) => Err(e),
             },
         };
+        self.accept(k, change);
+    }
+
+    /// The element read as item of key `k`, or why it could not be.
+    fn accept(&mut self, k: usize, change: Result<Change, ScenarioError>) {
         match (change, self.initial) {
             (Err(e), _) => self.errors[k] = Some(e),
             (Ok(_), _) if self.failed() => {}
@@ -579,6 +603,9 @@ impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if self.s.parse == Parse::InPlace {
+            return self.in_place(seq);
+        }
         let mut i = 0;
         while let Some(item) = seq.next_element::<Box<RawValue>>()? {
             self.s.item(self.k, &item, i);
@@ -586,6 +613,30 @@ impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
         }
         Ok(())
     }
+}
+
+impl Items<'_, '_> {
+    /// Reads the list's items as what they are, each parsed once.
+    fn in_place<'de, A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        loop {
+            let change = match self.k {
+                1 => seq.next_element()?.map(|resource| Change::AddResource { resource }),
+                2 => seq.next_element()?.map(edge_change),
+                3 => seq.next_element()?.map(|alarm| Change::RaiseAlarm { alarm }),
+                _ => {
+                    let Some(step) = seq.next_element()? else { return Ok(()) };
+                    self.s.steps.push(step);
+                    continue;
+                }
+            };
+            let Some(change) = change else { return Ok(()) };
+            self.s.accept(self.k, Ok(change));
+        }
+    }
+}
+
+fn edge_change(e: Edge) -> Change {
+    Change::AddEdge { source: e.source, target: e.target, relationship_type: e.relationship_type }
 }
 
 #[cfg(test)]
@@ -606,6 +657,37 @@ mod tests {
         assert_eq!(s.alarms[0].severity(), "high");
         assert_eq!(s.alarms[0].key().3, "nic failure");
         assert_eq!(s.steps.len(), 2);
+    }
+
+    #[test]
+    fn read_in_place_it_hands_on_what_the_checked_read_does_and_fails_as_parse_does() {
+        let resources = r#""resources": [{"id": "h", "type": "nova.host"}, {"id": "v", "type": "nova.instance"}]"#;
+        let steps = r#""steps": [{"op": "checkpoint", "label": "a"}]"#;
+        for text in [
+            format!(
+                r#"{{{resources}, "edges": [{{"source": "h", "target": "v", "relationship_type": "contains"}}], {steps}}}"#
+            ),
+            // Edges before resources are held, then handed on in order.
+            format!(
+                r#"{{"edges": [{{"source": "h", "target": "v", "relationship_type": "contains"}}], {resources}}}"#
+            ),
+            // A bad second item: the first went on already.
+            r#"{"resources": [{"id": "h", "type": "nova.host"}, {"type": "x"}]}"#.to_string(),
+            // A bad item, then a syntax error: the syntax error is the one reported.
+            r#"{"resources": [{"id": "h", "type": "nova.host"}, {"type": "x"}], "edges": [1,"#
+                .to_string(),
+            format!(r#"{{{resources}, "steps": [{{"op": "raise_alarm"}}]}}"#),
+        ] {
+            let (mut checked, mut in_place) = (Vec::new(), Vec::new());
+            let from_reader = stream(text.as_bytes(), &mut |s| checked.push(s));
+            let from_slice = stream_slice(text.as_bytes(), &mut |s| in_place.push(s));
+            assert_eq!(in_place, checked, "{text}");
+            match (from_slice, from_reader) {
+                (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),
+                (Err(a), Err(_)) => assert_eq!(Err(a), parse(&text).map(|_| ()), "{text}"),
+                (a, b) => panic!("{text}: {a:?} against {b:?}"),
+            }
+        }
     }
 
     #[test]

@@ -217,14 +217,6 @@ impl<'a, K, V> MapEntry<'a, K, V> {
         self.or_insert_with(|| value)
     }
 
-    /// The value, the default inserted when there was none.
-    pub fn or_default(self) -> &'a mut V
-    where
-        V: Default,
-    {
-        self.or_insert_with(V::default)
-    }
-
     /// The value, `make`'s inserted when there was none.
     pub fn or_insert_with(self, make: impl FnOnce() -> V) -> &'a mut V {
         match self {
