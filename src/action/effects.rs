@@ -6,7 +6,7 @@
 
 use super::resolve::{Resolved, ResolvedKind};
 use super::tracker::Decision;
-use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
+use crate::graph::values::Normaliser;
 use crate::graph::{
     Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Sym, Value, VertexId, names,
 };
@@ -21,7 +21,7 @@ use crate::graph::{
 /// edge) and leaves the deleted vertex itself alone.
 pub fn apply(
     graph: &mut Graph,
-    tables: &ValueTables,
+    values: &mut Normaliser,
     decision: &Decision,
 ) -> Result<(), GraphError> {
     match decision {
@@ -30,9 +30,9 @@ pub fn apply(
             if gone(a.target) || gone(a.source) {
                 return Ok(());
             }
-            perform(graph, tables, a)
+            perform(graph, values, a)
         }
-        Decision::Undo(a) => undo(graph, tables, a),
+        Decision::Undo(a) => undo(graph, values, a),
     }
 }
 
@@ -40,13 +40,13 @@ fn is_live(graph: &Graph, v: VertexId) -> bool {
     graph.vertex(v).is_some_and(|x| !x.is_deleted())
 }
 
-fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), GraphError> {
+fn perform(graph: &mut Graph, values: &mut Normaliser, a: &Resolved) -> Result<(), GraphError> {
     match &a.kind {
         ResolvedKind::SetState { state } => {
             let Some(t) = a.target else { return Ok(()) };
             let value = graph.str_value(state)?;
             graph.update_vertex(t, Props::from_pairs([(names::VITRAGE_STATE, value)]))?;
-            refresh_vertex(graph, tables, t)?;
+            values.refresh_vertex(graph, t)?;
         }
         ResolvedKind::MarkDown => {
             let Some(t) = a.target else { return Ok(()) };
@@ -62,19 +62,19 @@ fn perform(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), 
         }
         ResolvedKind::RaiseAlarm { name, severity, .. } => {
             let Some(t) = a.target else { return Ok(()) };
-            raise(graph, tables, t, name, severity)?;
+            raise(graph, values, t, name, severity)?;
         }
         ResolvedKind::ExecuteMistral { .. } => {}
     }
     Ok(())
 }
 
-fn undo(graph: &mut Graph, tables: &ValueTables, a: &Resolved) -> Result<(), GraphError> {
+fn undo(graph: &mut Graph, values: &mut Normaliser, a: &Resolved) -> Result<(), GraphError> {
     match &a.kind {
         ResolvedKind::SetState { .. } => {
             let Some(t) = a.target.filter(|&t| is_live(graph, t)) else { return Ok(()) };
             graph.update_vertex(t, Props::from_pairs([(names::VITRAGE_STATE, Value::Null)]))?;
-            refresh_vertex(graph, tables, t)?;
+            values.refresh_vertex(graph, t)?;
         }
         ResolvedKind::MarkDown => {
             let Some(t) = a.target.filter(|&t| is_live(graph, t)) else { return Ok(()) };
@@ -147,7 +147,7 @@ fn target_id(graph: &Graph, target: VertexId) -> Option<Sym> {
 
 fn raise(
     graph: &mut Graph,
-    tables: &ValueTables,
+    values: &mut Normaliser,
     target: VertexId,
     name: &str,
     severity: &str,
@@ -159,12 +159,12 @@ fn raise(
     let existing = graph.vertex_by_key(kind, entity_id).filter(|&v| is_live(graph, v));
     if let Some(existing) = existing {
         graph.update_vertex(existing, Props::from_pairs([(names::SEVERITY, Value::Str(sev))]))?;
-        refresh_vertex(graph, tables, existing)?;
+        values.refresh_vertex(graph, existing)?;
         return Ok(existing);
     }
     let name = graph.intern(name)?;
     let spec = AlarmSpec { kind, entity_id, name, severity: sev, target, extra: &[] };
-    add_alarm(graph, tables, spec)
+    add_alarm(graph, values, spec)
 }
 
 /// An alarm vertex to add, its strings interned.
@@ -187,7 +187,7 @@ pub struct AlarmSpec<'a> {
 /// processor gives every alarm (state, resource ids and type, normalised severity).
 pub fn add_alarm(
     graph: &mut Graph,
-    tables: &ValueTables,
+    values: &mut Normaliser,
     a: AlarmSpec<'_>,
 ) -> Result<VertexId, GraphError> {
     let target_id = match target_id(graph, a.target) {
@@ -210,7 +210,7 @@ pub fn add_alarm(
     }
     props.extend_from_slice(a.extra);
     // Normalised before the vertex exists, so adding it records no update.
-    let normalised = normalised_props(graph, tables, Category::Alarm, vitrage_type, &props)?;
+    let normalised = values.normalised_props(graph, Category::Alarm, vitrage_type, &props)?;
     props.extend(normalised.into_iter().filter(|(_, v)| *v != Value::Null));
     let alarm = graph.add_vertex(NewVertex {
         category: Category::Alarm,

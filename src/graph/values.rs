@@ -239,40 +239,35 @@ pub fn refresh_vertex(
     let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
     let (category, vitrage_type) = (vertex.category(), vertex.vitrage_type());
     // The raw values normalisation reads, copied so the graph can be borrowed mutably.
-    let keys = [names::STATE, names::VITRAGE_STATE, names::SEVERITY];
-    let values = keys.map(|k| vertex.get(k));
-    let get = move |key| keys.iter().position(|&k| k == key).and_then(|i| values[i]);
-    let [aggregated, operational] = normalise(graph, tables, category, vitrage_type, get)?;
+    let raws = raw_values(category, |key| vertex.get(key));
+    let [aggregated, operational] = normalise(graph, tables, category, vitrage_type, raws)?;
     graph.update_vertex(id, Props::from_pairs([aggregated, operational]))
 }
 
-/// The `vitrage_aggregated_*` and `vitrage_operational_*` properties of a vertex of
-/// `category` and `vitrage_type` whose properties `get` reads, as [`refresh_vertex`] sets
-/// them: what a new vertex is given up front, so adding it records no update (and frees no
-/// property list, which at a million vertices is a million small frees at once).
-pub fn normalised_props(
-    graph: &mut Graph,
-    tables: &ValueTables,
-    category: Category,
-    vitrage_type: Sym,
-    props: &[(Sym, Value)],
-) -> Result<[(Sym, Value); 2], GraphError> {
-    let get = |key| props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v);
-    normalise(graph, tables, category, vitrage_type, get)
+/// The value of `key` in a property list, the last one when it is there twice.
+fn last_of(props: &[(Sym, Value)], key: Sym) -> Option<Value> {
+    props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v)
 }
 
+/// What normalising a vertex of `category` reads (`state` and `vitrage_state`, or
+/// `severity`), from its properties as `get` gives them; a value that is not a string (Vitrage
+/// would fail on it) counts as missing.
+fn raw_values(category: Category, get: impl Fn(Sym) -> Option<Value>) -> [Option<Sym>; 2] {
+    let raw = |key| get(key).and_then(Value::as_str);
+    match category {
+        Category::Resource => [raw(names::STATE), raw(names::VITRAGE_STATE)],
+        Category::Alarm => [raw(names::SEVERITY), None],
+    }
+}
+
+/// The normalised pair of a vertex of `category` and `vitrage_type` with raw values `raws`.
 fn normalise(
     graph: &mut Graph,
     tables: &ValueTables,
     category: Category,
     vitrage_type: Sym,
-    get: impl Fn(Sym) -> Option<Value>,
+    raws: [Option<Sym>; 2],
 ) -> Result<[(Sym, Value); 2], GraphError> {
-    let raw = |key| get(key).and_then(Value::as_str);
-    let raws = match category {
-        Category::Resource => [raw(names::STATE), raw(names::VITRAGE_STATE)],
-        Category::Alarm => [raw(names::SEVERITY), None],
-    };
     let text = |i: usize| raws[i].map(|sym| graph.resolve(sym));
     let ty = graph.resolve(vitrage_type);
     let (normalised, keys) = match category {
@@ -299,6 +294,82 @@ fn normalise(
         Err(text) => graph.str_value(&text),
     };
     Ok([(keys.0, value(aggregated)?), (keys.1, value(operational)?)])
+}
+
+/// The value tables, with the normalisations of one graph remembered.
+///
+/// A normalisation is a function of the vertex's category, type and raw values, which the
+/// graph names by symbols: remembered by those, the next alarm of a type and severity (or
+/// resource of a type and state) gets its pair with one hash lookup instead of two table
+/// lookups by text. The symbols are one graph's, so a normaliser serves only the graph it
+/// first normalised for; the runner keeps the two together. At most [`MEMO_LIMIT`] answers
+/// are kept, and past that the memo starts again, so raw values that never repeat cannot grow
+/// it without bound.
+#[derive(Debug)]
+pub struct Normaliser {
+    tables: ValueTables,
+    memo: HashMap<Normalising, [(Sym, Value); 2]>,
+}
+
+/// What a normalisation reads: the vertex's category, type and raw values.
+type Normalising = (Category, Sym, [Option<Sym>; 2]);
+
+/// The most normalisations a [`Normaliser`] keeps.
+pub const MEMO_LIMIT: usize = 4096;
+
+impl Normaliser {
+    /// A normaliser with `tables` that remembers nothing yet.
+    pub fn new(tables: ValueTables) -> Normaliser {
+        Normaliser { tables, memo: HashMap::default() }
+    }
+
+    /// The tables.
+    pub fn tables(&self) -> &ValueTables {
+        &self.tables
+    }
+
+    /// The `vitrage_aggregated_*` and `vitrage_operational_*` properties of a vertex of
+    /// `category` and `vitrage_type` with properties `props`, as [`refresh_vertex`] sets them:
+    /// what a new vertex is given up front, so adding it records no update (and frees no
+    /// property list, which at a million vertices is a million small frees at once).
+    pub fn normalised_props(
+        &mut self,
+        graph: &mut Graph,
+        category: Category,
+        vitrage_type: Sym,
+        props: &[(Sym, Value)],
+    ) -> Result<[(Sym, Value); 2], GraphError> {
+        let raws = raw_values(category, |key| last_of(props, key));
+        self.normalise(graph, category, vitrage_type, raws)
+    }
+
+    /// [`refresh_vertex`], remembered.
+    pub fn refresh_vertex(&mut self, graph: &mut Graph, id: VertexId) -> Result<bool, GraphError> {
+        let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
+        let (category, vitrage_type) = (vertex.category(), vertex.vitrage_type());
+        let raws = raw_values(category, |key| vertex.get(key));
+        let [aggregated, operational] = self.normalise(graph, category, vitrage_type, raws)?;
+        graph.update_vertex(id, Props::from_pairs([aggregated, operational]))
+    }
+
+    fn normalise(
+        &mut self,
+        graph: &mut Graph,
+        category: Category,
+        vitrage_type: Sym,
+        raws: [Option<Sym>; 2],
+    ) -> Result<[(Sym, Value); 2], GraphError> {
+        let key = (category, vitrage_type, raws);
+        if let Some(&pair) = self.memo.get(&key) {
+            return Ok(pair);
+        }
+        let pair = normalise(graph, &self.tables, category, vitrage_type, raws)?;
+        if self.memo.len() >= MEMO_LIMIT {
+            self.memo.clear();
+        }
+        self.memo.insert(key, pair);
+        Ok(pair)
+    }
 }
 
 /// The YAML shape of a Vitrage `datasources_values` file.

@@ -39,7 +39,7 @@ use crate::action::mistral::{Appearing, Workflows};
 use crate::action::{self, Decision, Instance, Resolved, ResolvedKind, Tracker};
 use crate::compile::ir::RuleSet;
 use crate::engine::{Activation, Compiled, Incremental};
-use crate::graph::values::{ValueTables, normalised_props, refresh_vertex};
+use crate::graph::values::{Normaliser, ValueTables};
 use crate::graph::{
     Category, EdgeKey, Graph, GraphChange, GraphError, Label, NewVertex, Props, Value, VertexId,
     names,
@@ -95,7 +95,8 @@ pub struct Explanation {
 /// [`Change`]s and template changes, so every effect passes through evaluation.
 pub struct Runner {
     graph: Graph,
-    tables: ValueTables,
+    /// The value tables, with the normalisations of `graph` remembered.
+    values: Normaliser,
     rules: RuleSet,
     compiled: Compiled,
     inc: Incremental,
@@ -126,7 +127,8 @@ impl Runner {
         let names = scenario_names(&rules, &mut action_ids);
         Ok(Runner {
             graph,
-            tables,
+            // Made with the graph: what it remembers is in the graph's symbols.
+            values: Normaliser::new(tables),
             rules,
             compiled,
             inc,
@@ -232,7 +234,7 @@ impl Runner {
         };
         let category = Category::Resource;
         let normalised =
-            normalised_props(&mut self.graph, &self.tables, category, vitrage_type, &props)?;
+            self.values.normalised_props(&mut self.graph, category, vitrage_type, &props)?;
         props.extend(normalised.into_iter().filter(|(_, v)| *v != Value::Null));
         let v = self.graph.add_vertex(NewVertex {
             category,
@@ -255,7 +257,7 @@ impl Runner {
         let v = self.resource(id).ok_or_else(|| bad("id", format!("unknown resource {id:?}")))?;
         let props = self.resource_props(None, name, state, properties)?;
         self.graph.update_vertex(v, Props::from_pairs(props))?;
-        refresh_vertex(&mut self.graph, &self.tables, v)?;
+        self.values.refresh_vertex(&mut self.graph, v)?;
         Ok(())
     }
 
@@ -310,7 +312,7 @@ impl Runner {
         if let Some(&v) = self.alarms.get(&key) {
             extra.push((names::SEVERITY, self.graph.str_value(&severity)?));
             self.graph.update_vertex(v, Props::from_pairs(extra))?;
-            refresh_vertex(&mut self.graph, &self.tables, v)?;
+            self.values.refresh_vertex(&mut self.graph, v)?;
             return Ok(());
         }
         if a.kind == crate::scenario::AlarmType::Zabbix && !a.properties.contains_key("rawtext") {
@@ -326,7 +328,7 @@ impl Runner {
             target,
             extra: &extra,
         };
-        let v = action::effects::add_alarm(&mut self.graph, &self.tables, spec)?;
+        let v = action::effects::add_alarm(&mut self.graph, &mut self.values, spec)?;
         self.alarms.insert(key, v);
         Ok(())
     }
@@ -477,7 +479,7 @@ impl Runner {
     /// in line with the live `raise_alarm` instances.
     fn carry_out(&mut self, decisions: Decisions) -> Result<(), RunError> {
         for d in &decisions.tracker {
-            action::effects::apply(&mut self.graph, &self.tables, d)?;
+            action::effects::apply(&mut self.graph, &mut self.values, d)?;
         }
         for key in decisions.causes {
             let wanted = self.causes.contains_key(&key);
@@ -613,9 +615,11 @@ impl Runner {
                     .and_then(|t| self.graph.vertex(t))
                     .map(|v| self.graph.resolve(v.vitrage_type()))
                     .unwrap_or("");
-                self.tables.set_state_score(ty, state)
+                self.values.tables().set_state_score(ty, state)
             }
-            ResolvedKind::RaiseAlarm { severity, .. } => self.tables.raise_alarm_score(severity),
+            ResolvedKind::RaiseAlarm { severity, .. } => {
+                self.values.tables().raise_alarm_score(severity)
+            }
             _ => 1,
         }
     }

@@ -23,7 +23,7 @@ use super::{CauseKey, Outcome, Runner};
 use crate::action::{Instance, Resolved, Tracker, mistral::Workflows};
 use crate::compile::ir::RuleSet;
 use crate::engine::{Compiled, Incremental, SavedIncremental};
-use crate::graph::values::ValueTables;
+use crate::graph::values::{Normaliser, ValueTables};
 use crate::graph::{Graph, SavedGraph, VertexId};
 use crate::persist::{self, DecodeError, Format};
 use serde::{Deserialize, Serialize};
@@ -188,7 +188,8 @@ impl Runner {
             .map_err(|e| RestoreError::Invalid(format!("datasource values: {e:?}")))?;
         Ok(Runner {
             graph,
-            tables,
+            // Made with the graph: what it remembers is in the graph's symbols.
+            values: Normaliser::new(tables),
             rules,
             compiled,
             inc,

@@ -218,3 +218,33 @@ fn refresh_vertex_on_alarm_uses_severity() -> Result<(), GraphError> {
     assert_eq!(get(names::VITRAGE_OPERATIONAL_SEVERITY), Some("CRITICAL"));
     Ok(())
 }
+
+#[test]
+fn a_normaliser_answers_as_the_tables_do_however_much_it_remembers() -> Result<(), GraphError> {
+    let tables = tables();
+    let mut normaliser = Normaliser::new(tables.clone());
+    let mut g = Graph::new();
+    let types = [g.intern("nova.host")?, g.intern("zabbix")?, g.intern("no such type")?];
+    // More distinct raw values than the memo keeps, each asked twice, some twice over.
+    let mut raws = vec![None];
+    for text in ["available", "ERROR", "high", "Critical", "warning"] {
+        raws.push(Some(g.intern(text)?));
+    }
+    for i in 0..MEMO_LIMIT + 10 {
+        raws.push(Some(g.intern(&format!("state-{i}"))?));
+    }
+    for round in 0..2 {
+        for (i, &raw) in raws.iter().enumerate() {
+            let ty = types[i % types.len()];
+            let category = if i % 2 == 0 { Category::Resource } else { Category::Alarm };
+            let key = if category == Category::Alarm { names::SEVERITY } else { names::STATE };
+            let props: Vec<(Sym, Value)> = raw.map(|r| (key, Value::Str(r))).into_iter().collect();
+            let remembered = normaliser.normalised_props(&mut g, category, ty, &props)?;
+            let raws = raw_values(category, |k| last_of(&props, k));
+            let direct = normalise(&mut g, tables, category, ty, raws)?;
+            assert_eq!(remembered, direct, "round {round}, raw value {i}");
+        }
+        assert!(normaliser.memo.len() <= MEMO_LIMIT);
+    }
+    Ok(())
+}
