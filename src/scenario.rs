@@ -402,7 +402,11 @@ pub fn stream_slice(
     each: &mut dyn FnMut(Streamed),
 ) -> Result<Vec<Step>, ScenarioError> {
     let de = || serde_json::Deserializer::from_slice(text);
-    let fast = stream_from(de(), each, Parse::InPlace);
+    // Checked as UTF-8 once, the strings need not be one by one.
+    let fast = match std::str::from_utf8(text) {
+        Ok(text) => stream_from(serde_json::Deserializer::from_str(text), each, Parse::InPlace),
+        Err(_) => stream_from(de(), each, Parse::InPlace),
+    };
     let Err(first) = fast else { return fast };
     // The checked read finds every error the one in place can stop at.
     stream_from(de(), &mut |_| {}, Parse::Checked).and(Err(first))
@@ -688,6 +692,15 @@ mod tests {
                 (a, b) => panic!("{text}: {a:?} against {b:?}"),
             }
         }
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_fails_read_whole_as_read_from_a_stream() {
+        let text = b"{\"resources\": [{\"id\": \"h\xff\", \"type\": \"nova.host\"}]}";
+        let whole = stream_slice(text, &mut |_| {}).expect_err("not UTF-8");
+        let streamed = stream(&text[..], &mut |_| {}).expect_err("not UTF-8");
+        assert_eq!((whole.place.as_str(), whole.step), ("scenario", None));
+        assert_eq!(whole.message, streamed.message);
     }
 
     #[test]
