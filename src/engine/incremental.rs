@@ -62,6 +62,9 @@ type Region = (usize, Var, VertexId);
 struct Scratch {
     /// The regions the batch touches.
     regions: Vec<Region>,
+    /// The regions of edge sources, each with whether its vertex was in its variable's
+    /// relation before the batch: kept once the memberships after it are known.
+    sources: Vec<(Region, bool)>,
     /// The vertices whose properties or liveness changed.
     touched: Vec<VertexId>,
     /// One vertex's memberships now, as [`Membership`] words.
@@ -145,7 +148,10 @@ impl Incremental {
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let Scratch { regions, touched, now, empty, region } = &mut scratch;
+        let Scratch { regions, sources, touched, now, empty, region } = &mut scratch;
+        // Room for an edge source in one rule each, made once: a first evaluation has
+        // tens of thousands, and growing to them copies each several times.
+        sources.reserve(changes.len());
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),
@@ -155,7 +161,7 @@ impl Incremental {
                 GraphChange::EdgeAdded(k)
                 | GraphChange::EdgeDeleted(k)
                 | GraphChange::EdgeRemoved(k) => {
-                    self.edge_regions(c, graph, *k, regions);
+                    self.edge_regions(c, graph, *k, sources, regions);
                 }
             }
         }
@@ -173,8 +179,17 @@ impl Incremental {
                 .iter()
                 .map(|rule| rule.relations.iter().any(|&rel| self.membership.is_empty(rel))),
         );
+        // A binding through an edge has the edge's source at the source variable: none can
+        // have held or hold now when that vertex was and is outside the variable's relation
+        // (a deduced alarm's `on` edge, for a rule on monitor alarms).
         let live = &self.live;
-        regions.retain(|&(r, _, _)| !(empty[r] && live.get(r).is_none_or(|&n| n == 0)));
+        let idle = |r: usize| empty[r] && live.get(r).is_none_or(|&n| n == 0);
+        for ((r, var, v), was) in sources.drain(..) {
+            if !idle(r) && (was || self.membership.has(v, c.rules[r].relations[var.0 as usize])) {
+                regions.push((r, var, v));
+            }
+        }
+        regions.retain(|&(r, _, _)| !idle(r));
         regions.sort_unstable();
         regions.dedup();
         let mut delta = Delta::default();
@@ -307,16 +322,19 @@ impl Incremental {
         }
     }
 
-    fn edge_regions(&self, c: &Compiled, graph: &Graph, k: EdgeKey, regions: &mut Vec<Region>) {
+    /// Pushes the regions edge `k` touches: those of its source to `sources`, with whether it
+    /// is in the variable's relation now (before the batch's memberships are recorded).
+    fn edge_regions(
+        &self,
+        c: &Compiled,
+        graph: &Graph,
+        k: EdgeKey,
+        sources: &mut Vec<(Region, bool)>,
+        regions: &mut Vec<Region>,
+    ) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
-            // A binding through the edge has its source at `s`: none can have held or hold
-            // now when the source was and is outside `s`'s relation (a deduced alarm's `on`
-            // edge, for a rule on monitor alarms). Memberships are still those before the
-            // batch here.
-            let rel = c.rules[r].relations[s.0 as usize];
-            if self.membership.has(k.source, rel) || c.member(rel, graph, k.source) {
-                regions.push((r, s, k.source));
-            }
+            let was = self.membership.has(k.source, c.rules[r].relations[s.0 as usize]);
+            sources.push(((r, s, k.source), was));
         }
         for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
             let neg = &c.rules[r].negations[n];
