@@ -62,9 +62,6 @@ type Region = (usize, Var, VertexId);
 struct Scratch {
     /// The regions the batch touches.
     regions: Vec<Region>,
-    /// The regions of edge sources, each with whether its vertex was in its variable's
-    /// relation before the batch: kept once the memberships after it are known.
-    sources: Vec<(Region, bool)>,
     /// The vertices whose properties or liveness changed.
     touched: Vec<VertexId>,
     /// One vertex's memberships now, as [`Membership`] words.
@@ -148,21 +145,14 @@ impl Incremental {
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
     pub fn apply(&mut self, c: &Compiled, graph: &Graph, changes: &[GraphChange]) -> Delta {
         let mut scratch = std::mem::take(&mut self.scratch);
-        let Scratch { regions, sources, touched, now, empty, region } = &mut scratch;
-        // Room for an edge source in one rule each, made once: a first evaluation has
-        // tens of thousands, and growing to them copies each several times.
-        sources.reserve(changes.len());
+        let Scratch { regions, touched, now, empty, region } = &mut scratch;
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),
                 GraphChange::VertexUpdated { id, .. } | GraphChange::VertexRemoved { id, .. } => {
                     touched.push(*id)
                 }
-                GraphChange::EdgeAdded(k)
-                | GraphChange::EdgeDeleted(k)
-                | GraphChange::EdgeRemoved(k) => {
-                    self.edge_regions(c, graph, *k, sources, regions);
-                }
+                _ => {}
             }
         }
         touched.sort_unstable();
@@ -179,17 +169,17 @@ impl Incremental {
                 .iter()
                 .map(|rule| rule.relations.iter().any(|&rel| self.membership.is_empty(rel))),
         );
-        // A binding through an edge has the edge's source at the source variable: none can
-        // have held or hold now when that vertex was and is outside the variable's relation
-        // (a deduced alarm's `on` edge, for a rule on monitor alarms).
-        let live = &self.live;
-        let idle = |r: usize| empty[r] && live.get(r).is_none_or(|&n| n == 0);
-        for ((r, var, v), was) in sources.drain(..) {
-            if !idle(r) && (was || self.membership.has(v, c.rules[r].relations[var.0 as usize])) {
-                regions.push((r, var, v));
+        // Edges last, so that their sources' memberships are those after the batch.
+        for change in changes {
+            if let GraphChange::EdgeAdded(k)
+            | GraphChange::EdgeDeleted(k)
+            | GraphChange::EdgeRemoved(k) = change
+            {
+                self.edge_regions(c, graph, *k, empty, regions);
             }
         }
-        regions.retain(|&(r, _, _)| !idle(r));
+        let live = &self.live;
+        regions.retain(|&(r, _, _)| !(empty[r] && live.get(r).is_none_or(|&n| n == 0)));
         regions.sort_unstable();
         regions.dedup();
         let mut delta = Delta::default();
@@ -322,19 +312,26 @@ impl Incremental {
         }
     }
 
-    /// Pushes the regions edge `k` touches: those of its source to `sources`, with whether it
-    /// is in the variable's relation now (before the batch's memberships are recorded).
+    /// Pushes the regions edge `k` touches, once the batch's memberships are recorded; `empty`
+    /// says which rules have a relation nobody is in.
     fn edge_regions(
         &self,
         c: &Compiled,
         graph: &Graph,
         k: EdgeKey,
-        sources: &mut Vec<(Region, bool)>,
+        empty: &[bool],
         regions: &mut Vec<Region>,
     ) {
         for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
-            let was = self.membership.has(k.source, c.rules[r].relations[s.0 as usize]);
-            sources.push(((r, s, k.source), was));
+            // A binding through the edge has its source at `s`. When the source is outside
+            // `s`'s relation now (a deduced alarm's `on` edge, for a rule on monitor alarms),
+            // no binding holds; one that held had the source in the relation, which it then
+            // left in this batch, and leaving pushed this region already. An idle rule's
+            // regions are dropped anyway.
+            let idle = empty[r] && self.live.get(r).is_none_or(|&n| n == 0);
+            if !idle && self.membership.has(k.source, c.rules[r].relations[s.0 as usize]) {
+                regions.push((r, s, k.source));
+            }
         }
         for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
             let neg = &c.rules[r].negations[n];
