@@ -130,7 +130,8 @@ pub struct ShardedMap<K, V> {
 /// The number of shards of a [`ShardedMap`].
 const MAP_SHARDS: usize = 256;
 
-/// The room every shard has from the start (16 buckets). Growing from hashbrown's smallest
+/// The room every shard has from the start (16 buckets); every map is made by
+/// [`ShardedMap::default`], and a table keeps its room when emptied or cloned. Growing from hashbrown's smallest
 /// table through 4 and 8 buckets made two extra allocations and rehashes per shard, ~8% of a
 /// NIC failure's instructions while the maps fill, and making that room on a shard's first
 /// entry another 2%. A map thus takes 256 × 16 entries from the start (under 300 KiB for the
@@ -234,9 +235,6 @@ impl<K: std::hash::Hash + Eq, V> ShardedMap<K, V> {
     pub fn entry(&mut self, key: K) -> MapEntry<'_, K, V> {
         let hash = hash_of(&key);
         let shard = &mut self.shards[map_shard(hash)];
-        if shard.capacity() == 0 {
-            shard.reserve(FIRST_SHARD_ROOM, |(k, _)| hash_of(k));
-        }
         match shard.entry(hash, |(k, _)| *k == key, |(k, _)| hash_of(k)) {
             hashbrown::hash_table::Entry::Occupied(e) => MapEntry::Occupied(OccupiedEntry(e)),
             hashbrown::hash_table::Entry::Vacant(room) => {
