@@ -160,9 +160,6 @@ impl Incremental {
         for &v in touched.iter() {
             self.membership_regions(c, graph, v, now, regions);
         }
-        // A rule with a relation nobody is in has no binding (a graph without alarms, as when
-        // a topology is first loaded); without live activations either, its regions hold
-        // nothing to find and nothing to drop.
         empty.clear();
         empty.extend(
             c.rules
@@ -178,8 +175,7 @@ impl Incremental {
                 self.edge_regions(c, graph, *k, empty, regions);
             }
         }
-        let live = &self.live;
-        regions.retain(|&(r, _, _)| !(empty[r] && live.get(r).is_none_or(|&n| n == 0)));
+        regions.retain(|&(r, _, _)| !self.idle(empty, r));
         regions.sort_unstable();
         regions.dedup();
         let mut delta = Delta::default();
@@ -312,6 +308,13 @@ impl Incremental {
         }
     }
 
+    /// Whether rule `r`'s regions hold nothing to find and nothing to drop: one of its
+    /// relations has nobody in it (`empty`, as in a graph without alarms, when a topology is
+    /// first loaded), so it has no binding, and it has no live activation either.
+    fn idle(&self, empty: &[bool], r: usize) -> bool {
+        empty[r] && self.live.get(r).is_none_or(|&n| n == 0)
+    }
+
     /// Pushes the regions edge `k` touches, once the batch's memberships are recorded; `empty`
     /// says which rules have a relation nobody is in.
     fn edge_regions(
@@ -327,9 +330,10 @@ impl Incremental {
             // `s`'s relation now (a deduced alarm's `on` edge, for a rule on monitor alarms),
             // no binding holds; one that held had the source in the relation, which it then
             // left in this batch, and leaving pushed this region already. An idle rule's
-            // regions are dropped anyway.
-            let idle = empty[r] && self.live.get(r).is_none_or(|&n| n == 0);
-            if !idle && self.membership.has(k.source, c.rules[r].relations[s.0 as usize]) {
+            // regions would be dropped: not pushing them spares a first evaluation one per
+            // edge.
+            let rel = c.rules[r].relations[s.0 as usize];
+            if !self.idle(empty, r) && self.membership.has(k.source, rel) {
                 regions.push((r, s, k.source));
             }
         }
