@@ -225,25 +225,6 @@ impl ValueTables {
     }
 }
 
-/// Recomputes a live vertex's `vitrage_aggregated_*` and `vitrage_operational_*` properties
-/// from its raw state or severity, as Vitrage's processor does after every update; returns
-/// whether they changed.
-///
-/// A state or severity that is not a string (Vitrage would fail on it) counts as missing. A
-/// missing aggregated value removes the property, as Vitrage's update with `None` does.
-pub fn refresh_vertex(
-    graph: &mut Graph,
-    tables: &ValueTables,
-    id: VertexId,
-) -> Result<bool, GraphError> {
-    let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
-    let (category, vitrage_type) = (vertex.category(), vertex.vitrage_type());
-    // The raw values normalisation reads, copied so the graph can be borrowed mutably.
-    let raws = raw_values(category, |key| vertex.get(key));
-    let [aggregated, operational] = normalise(graph, tables, category, vitrage_type, raws)?;
-    graph.update_vertex(id, Props::from_pairs([aggregated, operational]))
-}
-
 /// The value of `key` in a property list, the last one when it is there twice.
 fn last_of(props: &[(Sym, Value)], key: Sym) -> Option<Value> {
     props.iter().rev().find(|(k, _)| *k == key).map(|&(_, v)| v)
@@ -329,9 +310,9 @@ impl Normaliser {
     }
 
     /// The `vitrage_aggregated_*` and `vitrage_operational_*` properties of a vertex of
-    /// `category` and `vitrage_type` with properties `props`, as [`refresh_vertex`] sets them:
-    /// what a new vertex is given up front, so adding it records no update (and frees no
-    /// property list, which at a million vertices is a million small frees at once).
+    /// `category` and `vitrage_type` with properties `props`, as [`Normaliser::refresh_vertex`]
+    /// sets them: what a new vertex is given up front, so adding it records no update (and
+    /// frees no property list, which at a million vertices is a million small frees at once).
     pub fn normalised_props(
         &mut self,
         graph: &mut Graph,
@@ -343,10 +324,16 @@ impl Normaliser {
         self.normalise(graph, category, vitrage_type, raws)
     }
 
-    /// [`refresh_vertex`], remembered.
+    /// Recomputes a live vertex's `vitrage_aggregated_*` and `vitrage_operational_*`
+    /// properties from its raw state or severity, as Vitrage's processor does after every
+    /// update; returns whether they changed.
+    ///
+    /// A state or severity that is not a string (Vitrage would fail on it) counts as missing.
+    /// A missing aggregated value removes the property, as Vitrage's update with `None` does.
     pub fn refresh_vertex(&mut self, graph: &mut Graph, id: VertexId) -> Result<bool, GraphError> {
         let vertex = graph.vertex(id).ok_or(GraphError::NoSuchVertex(id))?;
         let (category, vitrage_type) = (vertex.category(), vertex.vitrage_type());
+        // The raw values normalisation reads, copied so the graph can be borrowed mutably.
         let raws = raw_values(category, |key| vertex.get(key));
         let [aggregated, operational] = self.normalise(graph, category, vitrage_type, raws)?;
         graph.update_vertex(id, Props::from_pairs([aggregated, operational]))

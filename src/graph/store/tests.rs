@@ -393,9 +393,10 @@ fn rss_kib() -> Option<u64> {
 #[ignore = "allocates a few hundred MiB; run on demand"]
 fn one_million_resources_fit_the_memory_budget() -> Result<(), GraphError> {
     let tables = crate::graph::values::ValueTables::builtin().expect("shipped tables parse");
+    let mut values = crate::graph::values::Normaliser::new(tables);
     let before = rss_kib();
     let mut f = Fixture::new();
-    let add = |f: &mut Fixture, ty: &str, id: String, name: String, state: &str| {
+    let mut add = |f: &mut Fixture, ty: &str, id: String, name: String, state: &str| {
         let entity_id = f.g.intern(&id)?;
         let vitrage_type = f.g.intern(ty)?;
         let props = Props::from_pairs([
@@ -411,7 +412,7 @@ fn one_million_resources_fit_the_memory_budget() -> Result<(), GraphError> {
             is_placeholder: false,
             props,
         })?;
-        crate::graph::values::refresh_vertex(&mut f.g, &tables, v)?;
+        values.refresh_vertex(&mut f.g, v)?;
         Ok::<_, GraphError>(v)
     };
     let cluster = add(&mut f, "openstack.cluster", "OpenStack Cluster".into(), "c".into(), "")?;

@@ -165,7 +165,7 @@ fn unknown_keys_are_rejected() {
 
 #[test]
 fn refresh_vertex_sets_aggregates() -> Result<(), GraphError> {
-    let tables = tables();
+    let mut values = Normaliser::new(tables().clone());
     let mut g = Graph::new();
     let entity_id = g.intern("h")?;
     let ty = g.intern("nova.host")?;
@@ -177,8 +177,8 @@ fn refresh_vertex_sets_aggregates() -> Result<(), GraphError> {
         is_placeholder: false,
         props: Props::from_pairs([(names::STATE, available)]),
     })?;
-    assert!(refresh_vertex(&mut g, tables, host)?);
-    assert!(!refresh_vertex(&mut g, tables, host)?, "a second refresh changes nothing");
+    assert!(values.refresh_vertex(&mut g, host)?);
+    assert!(!values.refresh_vertex(&mut g, host)?, "a second refresh changes nothing");
     let text = |g: &Graph, key| {
         g.vertex(host).and_then(|v| v.get_str(key)).map(|s| g.resolve(s).to_owned())
     };
@@ -187,19 +187,19 @@ fn refresh_vertex_sets_aggregates() -> Result<(), GraphError> {
 
     let error = g.str_value("ERROR")?;
     g.update_vertex(host, Props::from_pairs([(names::VITRAGE_STATE, error)]))?;
-    refresh_vertex(&mut g, tables, host)?;
+    values.refresh_vertex(&mut g, host)?;
     assert_eq!(text(&g, names::VITRAGE_OPERATIONAL_STATE).as_deref(), Some("ERROR"));
 
     // Undoing `set_state` removes `vitrage_state`; the raw state wins again.
     g.update_vertex(host, Props::from_pairs([(names::VITRAGE_STATE, Value::Null)]))?;
-    refresh_vertex(&mut g, tables, host)?;
+    values.refresh_vertex(&mut g, host)?;
     assert_eq!(text(&g, names::VITRAGE_AGGREGATED_STATE).as_deref(), Some("AVAILABLE"));
     Ok(())
 }
 
 #[test]
 fn refresh_vertex_on_alarm_uses_severity() -> Result<(), GraphError> {
-    let tables = tables();
+    let mut values = Normaliser::new(tables().clone());
     let mut g = Graph::new();
     let entity_id = g.intern("nic failure")?;
     let ty = g.intern("zabbix")?;
@@ -211,7 +211,7 @@ fn refresh_vertex_on_alarm_uses_severity() -> Result<(), GraphError> {
         is_placeholder: false,
         props: Props::from_pairs([(names::SEVERITY, high)]),
     })?;
-    refresh_vertex(&mut g, tables, alarm)?;
+    values.refresh_vertex(&mut g, alarm)?;
     let v = g.vertex(alarm).map(|v| v.props().clone()).unwrap_or_default();
     let get = |key| v.get(key).and_then(Value::as_str).map(|s| g.resolve(s));
     assert_eq!(get(names::VITRAGE_AGGREGATED_SEVERITY), Some("HIGH"));
