@@ -402,11 +402,12 @@ pub fn stream_slice(
     each: &mut dyn FnMut(Streamed),
 ) -> Result<Vec<Step>, ScenarioError> {
     let de = || serde_json::Deserializer::from_slice(text);
-    // Checked as UTF-8 once, the strings need not be one by one.
-    let fast = match std::str::from_utf8(text) {
-        Ok(text) => stream_from(serde_json::Deserializer::from_str(text), each, Parse::InPlace),
-        Err(_) => stream_from(de(), each, Parse::InPlace),
+    // Checked as UTF-8 once, the strings need not be one by one. Text that is not UTF-8
+    // fails in any case: read the checked way straight away.
+    let Ok(utf8) = std::str::from_utf8(text) else {
+        return stream_from(de(), each, Parse::Checked);
     };
+    let fast = stream_from(serde_json::Deserializer::from_str(utf8), each, Parse::InPlace);
     let Err(first) = fast else { return fast };
     // The checked read finds every error the one in place can stop at.
     stream_from(de(), &mut |_| {}, Parse::Checked).and(Err(first))
