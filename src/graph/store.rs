@@ -44,7 +44,7 @@ pub struct Graph {
 /// The live edges of one label. Each is listed once, in its source's adjacency, so the index
 /// keeps only which vertices to look at: the sources in id order, each with its targets in
 /// id order, give the edges sorted as `(source, target)`.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct LabelEdges {
     /// The vertices with a live edge of the label leaving them.
     pub(crate) sources: VertexSet,

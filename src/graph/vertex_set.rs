@@ -9,7 +9,7 @@
 use super::VertexId;
 
 /// Vertex ids, iterated in id order.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct VertexSet {
     words: Vec<u64>,
     len: usize,
