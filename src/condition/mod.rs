@@ -7,12 +7,13 @@
 
 mod dnf;
 mod parse;
+mod pattern;
 
 pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
 pub use parse::{
-    MAX_BRACKETS, MAX_EXPR_DEPTH, ParseError, ParseErrorKind, RELATIONSHIP, normalize, parse_v2,
-    parse_v3,
+    MAX_BRACKETS, MAX_EXPR_DEPTH, ParseError, ParseErrorKind, normalize, parse_v2, parse_v3,
 };
+pub use pattern::{Relationship, remove_operators, replace_labels, replace_relationships};
 
 /// A condition's syntax tree.
 #[derive(Debug, Clone, PartialEq, Eq)]

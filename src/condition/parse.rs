@@ -74,11 +74,6 @@ pub fn parse_v2(text: &str) -> Result<Expr, ParseError> {
     parse(Rule::v2_condition, &normalize(text))
 }
 
-/// Vitrage's v3 relationship pattern, `source [label] target`.
-pub static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-    regex::Regex::new(r"(\w+)\s*\[\s*(\w+)\s*\]\s*(\w+)").expect("static regex")
-});
-
 /// Parses a v3 condition (entity ids and `source [label] target` relationships).
 ///
 /// As in Vitrage's loader, each relationship first becomes the symbol `source__label__target`
@@ -87,10 +82,13 @@ pub static RELATIONSHIP: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock
 pub fn parse_v3(text: &str) -> Result<Expr, ParseError> {
     // The first relationship a symbol stands for wins (`a__b [c] d` and `a [b__c] d` meet).
     let mut relationships: HashMap<String, Term> = HashMap::new();
-    let symbols = RELATIONSHIP.replace_all(text, |c: &regex::Captures<'_>| {
-        let symbol = format!("{}__{}__{}", &c[1], &c[2], &c[3]);
-        let term =
-            Term::Relationship { source: c[1].into(), label: c[2].into(), target: c[3].into() };
+    let symbols = super::pattern::replace_relationships(text, |r| {
+        let symbol = format!("{}__{}__{}", r.source, r.label, r.target);
+        let term = Term::Relationship {
+            source: r.source.into(),
+            label: r.label.into(),
+            target: r.target.into(),
+        };
         relationships.entry(symbol.clone()).or_insert(term);
         symbol
     });

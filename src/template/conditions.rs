@@ -9,7 +9,6 @@ use crate::condition::{
 use crate::diagnostic::{Diagnostic, ECHO_LIMIT, Stage, clip};
 use regex::Regex;
 use std::collections::BTreeSet;
-use std::sync::LazyLock;
 
 /// v1/v2: parse (85), `not` only on relationships (86), ids (3), a positive term (134),
 /// a common entity (135).
@@ -192,11 +191,6 @@ pub fn common_targets(dnf: &Dnf, ends: impl Fn(&Term) -> Vec<String>) -> BTreeSe
     common.unwrap_or_default()
 }
 
-static LABELS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\s+\[\s*\w+\s*\]\s+").expect("static regex"));
-static OPERATORS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\b(AND|OR|NOT|and|or|not)\b").expect("static regex"));
-
 /// `Regex::new(r"\b<id>\b").replace_all(text, " ")` without building the regex, for an id
 /// that is a literal pattern starting and ending with a word character, where `\b` means "no
 /// word character next to it". Building one regex per entity id per scenario (its Unicode
@@ -239,11 +233,11 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
     };
     let shown = clip(text, ECHO_LIMIT);
     let padded = format!(" {text} ");
-    let mut rest = LABELS.replace_all(&padded, " ").into_owned();
+    let mut rest = condition::replace_labels(&padded);
     if rest.contains('[') || rest.contains(']') {
         return Err(custom(85, shown.into_owned()));
     }
-    rest = OPERATORS.replace_all(&rest, "").into_owned();
+    rest = condition::remove_operators(&rest);
     for id in entity_ids {
         if let Some(replaced) = replace_word(&rest, id) {
             rest = replaced;
@@ -261,7 +255,7 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
         let details = format!("{shown},{}", clip(&rest, ECHO_LIMIT));
         return Err(custom(10200, details).focused(&first));
     }
-    let collapsed = condition::RELATIONSHIP.replace_all(text, "relationship").into_owned();
+    let collapsed = condition::replace_relationships(text, |_| "relationship".into());
     let dnf = parse_dnf(&collapsed, condition::parse_v2).map_err(|no| {
         no.diagnostic(Stage::Template, condition.pos, |reason| {
             format!("{} - {shown},{reason}", codes::message(85).unwrap_or(""))
@@ -284,7 +278,9 @@ pub fn check_v3_text(condition: &Node, entity_ids: &[String]) -> Result<(), Diag
 /// v3 trial load of one scenario: its DNF over entity ids and relationships, or 135.
 pub fn load_v3(condition: &Node, index: usize, entity_ids: &[String]) -> Result<Dnf, Diagnostic> {
     let text = condition.as_str().unwrap_or_default();
-    let processed = condition::RELATIONSHIP.replace_all(text, "${1}__${2}__${3}").into_owned();
+    let processed = condition::replace_relationships(text, |r| {
+        format!("{}__{}__{}", r.source, r.label, r.target)
+    });
     let bad = |code: u32, details: String| {
         let m = codes::message(code).unwrap_or("");
         Diagnostic::with_message(code, Stage::Template, condition.pos, format!("{m} - {details}"))
