@@ -131,11 +131,11 @@ pub struct ShardedMap<K, V> {
 const MAP_SHARDS: usize = 256;
 
 /// The room every shard has from the start (16 buckets); every map is made by
-/// [`ShardedMap::default`], and a table keeps its room when emptied or cloned. Growing from hashbrown's smallest
-/// table through 4 and 8 buckets made two extra allocations and rehashes per shard, ~8% of a
-/// NIC failure's instructions while the maps fill, and making that room on a shard's first
-/// entry another 2%. A map thus takes 256 × 16 entries from the start (under 300 KiB for the
-/// largest entries here; about 1 MiB for the five maps of a runner).
+/// [`ShardedMap::default`], and a table keeps its room when emptied or cloned. Growing from
+/// hashbrown's smallest table through 4 and 8 buckets made two extra allocations and rehashes
+/// per shard, ~8% of a NIC failure's instructions while the maps fill, and making that room on
+/// a shard's first entry another 2%. A map thus takes 256 × 16 entries from the start (under
+/// 300 KiB for the largest entries here; about 1 MiB for the five maps of a runner).
 const FIRST_SHARD_ROOM: usize = 14;
 
 fn hash_of<Q: std::hash::Hash + ?Sized>(key: &Q) -> u64 {
