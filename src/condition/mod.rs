@@ -13,7 +13,9 @@ pub use dnf::{Clause, Dnf, Literal, MAX_CLAUSES, to_dnf};
 pub use parse::{
     MAX_BRACKETS, MAX_EXPR_DEPTH, ParseError, ParseErrorKind, normalize, parse_v2, parse_v3,
 };
-pub use pattern::{Relationship, remove_operators, replace_labels, replace_relationships};
+pub use pattern::{
+    Relationship, remove_operators, replace_labels, replace_relationships, replace_word,
+};
 
 /// A condition's syntax tree.
 #[derive(Debug, Clone, PartialEq, Eq)]

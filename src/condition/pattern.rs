@@ -24,48 +24,61 @@ pub struct Relationship<'a> {
 
 /// `text` with every relationship replaced by what `with` makes of it (the regex's
 /// `replace_all`).
-pub fn replace_relationships(
-    text: &str,
-    mut with: impl FnMut(Relationship<'_>) -> String,
-) -> String {
-    replace_all(text, relationship_at, |found, _| with(relationship(found)))
+pub fn replace_relationships(text: &str, with: impl FnMut(Relationship<'_>) -> String) -> String {
+    replace_all(text, relationship_at, with)
 }
 
 /// `text` with every `\s+\[\s*\w+\s*\]\s+` (a bracketed label between spaces) replaced by one
 /// space.
 pub fn replace_labels(text: &str) -> String {
-    replace_all(text, label_at, |_, _| String::from(" "))
+    replace_all(text, label_at, |()| String::from(" "))
 }
 
 /// `text` without the operators `\b(AND|OR|NOT|and|or|not)\b`.
 pub fn remove_operators(text: &str) -> String {
-    replace_all(text, operator_at, |_, _| String::new())
+    replace_all(text, operator_at, |()| String::new())
+}
+
+/// `Regex::new(r"\b<id>\b").replace_all(text, " ")` without building the regex, for an id
+/// that is a literal pattern starting and ending with a word character, where `\b` means "no
+/// word character next to it". Building one regex per entity id per scenario (its Unicode
+/// word boundaries make each a few million instructions) was most of loading a template.
+/// `None` for any other id, which takes the regex.
+pub fn replace_word(text: &str, id: &str) -> Option<String> {
+    let (first, last) = (id.chars().next()?, id.chars().next_back()?);
+    // What is special in a pattern outside a class, when the `x` flag is off.
+    let special = ['\\', '.', '+', '*', '?', '(', ')', '|', '[', ']', '{', '}', '^', '$'];
+    if !word(first) || !word(last) || id.contains(special) {
+        return None;
+    }
+    let at = |text: &str, i: usize| {
+        let end = i + id.len();
+        let inside = text[i..].starts_with(id)
+            && !text[..i].chars().next_back().is_some_and(word)
+            && !text[end..].chars().next().is_some_and(word);
+        inside.then_some((end, ()))
+    };
+    Some(replace_all(text, at, |()| String::from(" ")))
 }
 
 /// The regex `replace_all` for a pattern that never matches empty: `at(text, i)` is the end
-/// of the match starting at byte `i`, if there is one.
-fn replace_all(
-    text: &str,
-    at: fn(&str, usize) -> Option<usize>,
-    mut with: impl FnMut(&str, usize) -> String,
+/// of the match starting at byte `i` and its captures, if there is one.
+fn replace_all<'t, T>(
+    text: &'t str,
+    at: impl Fn(&'t str, usize) -> Option<(usize, T)>,
+    mut with: impl FnMut(T) -> String,
 ) -> String {
     let mut out = String::with_capacity(text.len());
     let (mut copied, mut from) = (0, 0);
-    while let Some((start, end)) = next_match(text, from, at) {
+    while let Some((start, (end, captures))) =
+        text[from..].char_indices().find_map(|(i, _)| Some(from + i).zip(at(text, from + i)))
+    {
         out.push_str(&text[copied..start]);
-        out.push_str(&with(&text[start..end], start));
+        out.push_str(&with(captures));
         (copied, from) = (end, end);
     }
     out.push_str(&text[copied..]);
     out
-}
-
-fn next_match(
-    text: &str,
-    from: usize,
-    at: fn(&str, usize) -> Option<usize>,
-) -> Option<(usize, usize)> {
-    text[from..].char_indices().find_map(|(i, _)| at(text, from + i).map(|end| (from + i, end)))
 }
 
 /// The end of the run of chars from `i` that `class` takes (`i` if none).
@@ -90,30 +103,21 @@ fn bracketed(text: &str, i: usize) -> Option<(usize, &str)> {
     Some((close, &text[open..label_end]))
 }
 
-fn label_at(text: &str, i: usize) -> Option<usize> {
+fn label_at(text: &str, i: usize) -> Option<(usize, ())> {
     let (end, _) = bracketed(text, run1(text, i, char::is_whitespace)?)?;
-    run1(text, end, char::is_whitespace)
+    Some((run1(text, end, char::is_whitespace)?, ()))
 }
 
-fn relationship_at(text: &str, i: usize) -> Option<usize> {
-    let source = run1(text, i, word)?;
-    let (end, _) = bracketed(text, run(text, source, char::is_whitespace))?;
-    run1(text, run(text, end, char::is_whitespace), word)
+fn relationship_at(text: &str, i: usize) -> Option<(usize, Relationship<'_>)> {
+    let source_end = run1(text, i, word)?;
+    let (close, label) = bracketed(text, run(text, source_end, char::is_whitespace))?;
+    let target = run(text, close, char::is_whitespace);
+    let end = run1(text, target, word)?;
+    let (source, target) = (&text[i..source_end], &text[target..end]);
+    Some((end, Relationship { source, label, target }))
 }
 
-/// The captures of a text `relationship_at` matched whole.
-fn relationship(found: &str) -> Relationship<'_> {
-    let source_end = run(found, 0, word);
-    let open = run(found, source_end, char::is_whitespace);
-    let (end, label) = bracketed(found, open).unwrap_or((found.len(), ""));
-    Relationship {
-        source: &found[..source_end],
-        label,
-        target: &found[run(found, end, char::is_whitespace)..],
-    }
-}
-
-fn operator_at(text: &str, i: usize) -> Option<usize> {
+fn operator_at(text: &str, i: usize) -> Option<(usize, ())> {
     if text[..i].chars().next_back().is_some_and(word) {
         return None;
     }
@@ -121,7 +125,7 @@ fn operator_at(text: &str, i: usize) -> Option<usize> {
     let op =
         ["AND", "OR", "NOT", "and", "or", "not"].into_iter().find(|op| rest.starts_with(op))?;
     let end = i + op.len();
-    (!text[end..].chars().next().is_some_and(word)).then_some(end)
+    (!text[end..].chars().next().is_some_and(word)).then_some((end, ()))
 }
 
 #[cfg(test)]
@@ -186,6 +190,29 @@ mod tests {
             let want = re.replace_all(&text, "<${1}|${2}|${3}>").into_owned();
             let got = replace_relationships(&text, |r| format!("<{}|{}|{}>", r.source, r.label, r.target));
             prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn an_id_is_replaced_where_its_word_boundary_regex_would_replace_it() {
+        let texts = [
+            " host [contains] instance ",
+            "hostx host xhost host_alarm (host) host",
+            "aa aaa  aa_aa a-aa-a ",
+            "x-a-a-a a-a ",
+            "é_host hosté host· ǅhost host\u{300} host",
+            "",
+        ];
+        let ids = ["host", "aa", "a-a", "a", "x", "host_alarm", "é_host", "ǅhost", "a a", "a#a"];
+        for text in texts {
+            for id in ids {
+                let regex = Regex::new(&format!(r"\b{id}\b")).expect("pattern");
+                let want = regex.replace_all(text, " ").into_owned();
+                assert_eq!(replace_word(text, id).as_deref(), Some(&*want), "{id:?} in {text:?}");
+            }
+        }
+        for id in ["a.b", "-a", "a-", "", "a|b", "a\\d"] {
+            assert_eq!(replace_word("a.b -a a- a|b", id), None, "{id:?} takes the regex");
         }
     }
 
