@@ -19,6 +19,8 @@ mod persist;
 mod provenance;
 mod replay;
 mod result;
+#[cfg(test)]
+mod tests;
 mod why_not;
 mod write;
 
@@ -185,7 +187,14 @@ impl Runner {
 
     /// Checks `changes` whole, then applies them to the graph without evaluating: either all
     /// apply or none does. [`Runner::evaluate`] evaluates what was staged.
+    ///
+    /// A list of one is applied without the check: each change refuses what the check would,
+    /// with the same field and message, before it changes anything (interned strings
+    /// included). That is how the initial topology is staged, element by element.
     pub fn stage(&mut self, changes: &[Change]) -> Result<(), (usize, RunError)> {
+        if let [one] = changes {
+            return self.change(one).map_err(|e| (0, e));
+        }
         self.check(changes)?;
         for (i, c) in changes.iter().enumerate() {
             self.change(c).map_err(|e| (i, e))?;
@@ -280,17 +289,24 @@ impl Runner {
         if e.relationship_type.is_empty() {
             return Err(bad("relationship_type", "empty label"));
         }
-        let label = self.graph.label(e.relationship_type)?;
-        let key = EdgeKey { source, target, label };
         if add {
-            self.graph.add_edge(key)?;
-        } else if !self.graph.delete_edge(key)? {
-            return Err(bad(
+            let label = self.graph.label(e.relationship_type)?;
+            self.graph.add_edge(EdgeKey { source, target, label })?;
+            return Ok(());
+        }
+        // A label never seen has no edge, and is not interned for a refused delete.
+        let key = self.graph.find_label(e.relationship_type).map(|label| EdgeKey {
+            source,
+            target,
+            label,
+        });
+        match key.filter(|&k| self.graph.edge(k).is_some_and(|e| !e.is_deleted)) {
+            Some(key) => self.graph.delete_edge(key).map(drop).map_err(RunError::from),
+            None => Err(bad(
                 "relationship_type",
                 format!("no edge {} -{}-> {}", e.source, e.relationship_type, e.target),
-            ));
+            )),
         }
-        Ok(())
     }
 
     /// Raises (or re-raises with a new severity) an external alarm.
@@ -305,8 +321,8 @@ impl Runner {
             }
             _ => a.severity().to_string(),
         };
-        if a.properties.keys().any(|k| is_alarm_own_property(k)) {
-            return Err(bad("alarm.properties", "reserved property name"));
+        if let Some(k) = a.properties.keys().find(|k| is_alarm_own_property(k)) {
+            return Err(bad(&format!("alarm.properties.{k}"), "reserved property name"));
         }
         let mut extra = self.resource_props(None, None, None, &a.properties)?;
         if let Some(&v) = self.alarms.get(&key) {
@@ -348,6 +364,10 @@ impl Runner {
         state: Option<&str>,
         properties: &BTreeMap<String, Json>,
     ) -> Result<Vec<(crate::graph::Sym, Value)>, RunError> {
+        // Refused before anything is interned.
+        if let Some(k) = properties.keys().find(|k| is_reserved_property(k)) {
+            return Err(bad(&format!("properties.{k}"), "reserved property name"));
+        }
         let mut props = Vec::new();
         if let Some(id) = id {
             props.push((names::ID, self.graph.str_value(id)?));
@@ -365,9 +385,6 @@ impl Runner {
                     props.push((names::VITRAGE_IS_PLACEHOLDER, Value::Bool(*b)));
                 }
                 continue;
-            }
-            if is_reserved_property(k) {
-                return Err(bad(&format!("properties.{k}"), "reserved property name"));
             }
             let key = self.graph.intern(k)?;
             let value = match v {
