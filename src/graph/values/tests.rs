@@ -248,3 +248,49 @@ fn a_normaliser_answers_as_the_tables_do_however_much_it_remembers() -> Result<(
     }
     Ok(())
 }
+
+/// `builtin.rs` as the shipped YAML gives it: tables by name, entries by raw value.
+fn render_builtin(tables: &ValueTables) -> String {
+    let mut names: Vec<&String> = tables.tables.keys().collect();
+    names.sort();
+    let mut out = String::from(
+        "//! The tables of `data/datasource_values/`, as `ValueTables::parse` reads them.\n\
+         //!\n\
+         //! Written by `CAUSEWAY_BLESS=1 cargo test --lib graph::values`, which the test\n\
+         //! `the_compiled_tables_are_the_shipped_yaml` checks: edit the YAML, not this file.\n\n\
+         use crate::graph::Category;\n\n\
+         /// Table name, category, and (upper-cased raw value, operational value, priority).\n\
+         pub(super) type Table = (&'static str, Category, &'static [(&'static str, &'static str, u32)]);\n\n\
+         #[rustfmt::skip]\n\
+         pub(super) const TABLES: &[Table] = &[\n",
+    );
+    for name in names {
+        let table = &tables.tables[name];
+        out += &format!("    ({name:?}, Category::{:?}, &[\n", table.category);
+        let mut entries: Vec<_> = table.entries.iter().collect();
+        entries.sort();
+        for (raw, (operational, priority)) in entries {
+            out += &format!("        ({raw:?}, {operational:?}, {priority}),\n");
+        }
+        out += "    ]),\n";
+    }
+    out + "];\n"
+}
+
+#[test]
+fn the_compiled_tables_are_the_shipped_yaml() {
+    let parsed = ValueTables::parse(BUILTIN.iter().copied())
+        .unwrap_or_else(|errors| panic!("shipped tables are invalid: {errors:?}"));
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/graph/values/builtin.rs");
+    let written = std::fs::read_to_string(path).unwrap_or_default();
+    let rendered = render_builtin(&parsed);
+    if std::env::var_os("CAUSEWAY_BLESS").is_some() && written != rendered {
+        std::fs::write(path, &rendered).unwrap_or_else(|e| panic!("{path}: {e}"));
+        return;
+    }
+    assert!(
+        written == rendered,
+        "{path} is not the YAML's: run CAUSEWAY_BLESS=1 cargo test --lib graph::values"
+    );
+    assert_eq!(tables(), &parsed);
+}
