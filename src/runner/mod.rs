@@ -357,6 +357,10 @@ impl Runner {
         Ok(())
     }
 
+    /// Properties a normalised vertex has besides its own: `vitrage_aggregated_*` and
+    /// `vitrage_operational_*`.
+    const NORMALISED: usize = 2;
+
     fn resource_props(
         &mut self,
         id: Option<&str>,
@@ -368,7 +372,10 @@ impl Runner {
         if let Some(k) = properties.keys().find(|k| is_reserved_property(k)) {
             return Err(bad(&format!("properties.{k}"), "reserved property name"));
         }
-        let mut props = Vec::new();
+        // Room for the normalised pair an added vertex gets too: its list is then built
+        // without growing, and handed to `Props::from_pairs` at its exact length.
+        let own = [id, name, state].iter().flatten().count();
+        let mut props = Vec::with_capacity(own + properties.len() + Self::NORMALISED);
         if let Some(id) = id {
             props.push((names::ID, self.graph.str_value(id)?));
         }
