@@ -9,6 +9,8 @@ use serde_json::Value as Json;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
+mod reuse;
+
 /// A parsed scenario.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -50,7 +52,7 @@ pub enum Initial {
 }
 
 /// A resource vertex.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct Resource {
     /// Id in the source system, unique.
     pub id: String,
@@ -69,7 +71,7 @@ pub struct Resource {
 }
 
 /// A relationship between two resources.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Edge {
     /// Source resource id.
     pub source: String,
@@ -362,12 +364,13 @@ fn list<T: for<'de> Deserialize<'de>>(
 
 /// What [`stream`] hands its consumer, in the order a runner must see it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Streamed {
+pub enum Streamed<'c> {
     /// How the initial topology is evaluated: once, before any change.
     Initial(Initial),
     /// One element of the initial topology: every resource, then every edge, then every
-    /// alarm, as [`Scenario::initial_changes`] orders them.
-    Change(Change),
+    /// alarm, as [`Scenario::initial_changes`] orders them. Lent, not given: the next one
+    /// may be read into the same buffers.
+    Change(&'c Change),
 }
 
 /// The top-level keys [`stream`] reads, in the order a runner needs them.
@@ -384,7 +387,7 @@ const KEYS: [&str; 5] = ["initial", "resources", "edges", "alarms", "steps"];
 /// [`parse`] reads as the keys in order, is refused.)
 pub fn stream<R: std::io::Read>(
     reader: R,
-    each: &mut dyn FnMut(Streamed),
+    each: &mut dyn FnMut(Streamed<'_>),
 ) -> Result<Vec<Step>, ScenarioError> {
     let de = serde_json::Deserializer::from_reader(std::io::BufReader::new(reader));
     stream_from(de, each, Parse::Checked)
@@ -399,7 +402,7 @@ pub fn stream<R: std::io::Read>(
 /// way: the items before the first bad one.
 pub fn stream_slice(
     text: &[u8],
-    each: &mut dyn FnMut(Streamed),
+    each: &mut dyn FnMut(Streamed<'_>),
 ) -> Result<Vec<Step>, ScenarioError> {
     let de = || serde_json::Deserializer::from_slice(text);
     // Checked as UTF-8 once, the strings need not be one by one. Text that is not UTF-8
@@ -425,7 +428,7 @@ enum Parse {
 
 fn stream_from<'de, R: serde_json::de::Read<'de>>(
     mut de: serde_json::Deserializer<R>,
-    each: &mut dyn FnMut(Streamed),
+    each: &mut dyn FnMut(Streamed<'_>),
     parse: Parse,
 ) -> Result<Vec<Step>, ScenarioError> {
     use serde::de::Deserializer as _;
@@ -455,7 +458,7 @@ fn stream_from<'de, R: serde_json::de::Read<'de>>(
 
 /// The state of [`stream`]: the mode once known, which lists are read, what is held back.
 struct Streamer<'f> {
-    each: &'f mut dyn FnMut(Streamed),
+    each: &'f mut dyn FnMut(Streamed<'_>),
     parse: Parse,
     initial: Option<Initial>,
     announced: bool,
@@ -487,7 +490,7 @@ impl Streamer<'_> {
 
     fn flush(&mut self, k: usize) {
         for c in std::mem::take(&mut self.held[k]) {
-            (self.each)(Streamed::Change(c));
+            (self.each)(Streamed::Change(&c));
         }
     }
 
@@ -530,14 +533,22 @@ impl Streamer<'_> {
 
     /// The element read as item of key `k`, or why it could not be.
     fn accept(&mut self, k: usize, change: Result<Change, ScenarioError>) {
-        match (change, self.initial) {
-            (Err(e), _) => self.errors[k] = Some(e),
-            (Ok(_), _) if self.failed() => {}
-            (Ok(c), Some(mode)) if self.can_stream(k - 1) => {
+        match change {
+            Err(e) => self.errors[k] = Some(e),
+            Ok(c) => self.accept_lent(k, std::borrow::Cow::Owned(c)),
+        }
+    }
+
+    /// The element read as item of key `k`: handed on, or kept (copied if lent) until the
+    /// lists it depends on have been.
+    fn accept_lent(&mut self, k: usize, c: std::borrow::Cow<'_, Change>) {
+        match self.initial {
+            _ if self.failed() => {}
+            Some(mode) if self.can_stream(k - 1) => {
                 self.announce(mode);
-                (self.each)(Streamed::Change(c));
+                (self.each)(Streamed::Change(&c));
             }
-            (Ok(c), _) => self.held[k - 1].push(c),
+            _ => self.held[k - 1].push(c.into_owned()),
         }
     }
 }
@@ -621,12 +632,16 @@ impl<'de> serde::de::Visitor<'de> for Items<'_, '_> {
 }
 
 impl Items<'_, '_> {
-    /// Reads the list's items as what they are, each parsed once.
+    /// Reads the list's items as what they are, each parsed once; resources and edges into
+    /// the buffers of the one before ([`reuse`]).
     fn in_place<'de, A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        match self.k {
+            1 => return self.resources(seq),
+            2 => return self.edges(seq),
+            _ => {}
+        }
         loop {
             let change = match self.k {
-                1 => seq.next_element()?.map(|resource| Change::AddResource { resource }),
-                2 => seq.next_element()?.map(edge_change),
                 3 => seq.next_element()?.map(|alarm| Change::RaiseAlarm { alarm }),
                 _ => {
                     let Some(step) = seq.next_element()? else { return Ok(()) };
@@ -637,6 +652,30 @@ impl Items<'_, '_> {
             let Some(change) = change else { return Ok(()) };
             self.s.accept(self.k, Ok(change));
         }
+    }
+}
+
+impl Items<'_, '_> {
+    fn resources<'de, A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut c = Change::AddResource { resource: Resource::default() };
+        while let Change::AddResource { resource } = &mut c
+            && seq.next_element_seed(reuse::ResourceInto(resource))?.is_some()
+        {
+            self.s.accept_lent(self.k, std::borrow::Cow::Borrowed(&c));
+        }
+        Ok(())
+    }
+
+    fn edges<'de, A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let mut c = edge_change(Edge::default());
+        while let Change::AddEdge { source, target, relationship_type } = &mut c
+            && seq
+                .next_element_seed(reuse::EdgeInto { source, target, relationship_type })?
+                .is_some()
+        {
+            self.s.accept_lent(self.k, std::borrow::Cow::Borrowed(&c));
+        }
+        Ok(())
     }
 }
 
@@ -664,6 +703,14 @@ mod tests {
         assert_eq!(s.steps.len(), 2);
     }
 
+    /// What a consumer of [`stream`] was handed, kept.
+    fn owned(s: Streamed<'_>) -> Result<Change, Initial> {
+        match s {
+            Streamed::Initial(mode) => Err(mode),
+            Streamed::Change(c) => Ok(c.clone()),
+        }
+    }
+
     #[test]
     fn read_in_place_it_hands_on_what_the_checked_read_does_and_fails_as_parse_does() {
         let resources = r#""resources": [{"id": "h", "type": "nova.host"}, {"id": "v", "type": "nova.instance"}]"#;
@@ -682,10 +729,27 @@ mod tests {
             r#"{"resources": [{"id": "h", "type": "nova.host"}, {"type": "x"}], "edges": [1,"#
                 .to_string(),
             format!(r#"{{{resources}, "steps": [{{"op": "raise_alarm"}}]}}"#),
+            // Read into the buffers of the one before, a resource keeps nothing of it.
+            r#"{"resources": [{"id": "h", "type": "nova.host", "name": "n", "state": "S", "properties": {"a": 1}},
+                {"id": "v", "type": "nova.instance"}, {"id": "w", "type": "t", "name": null, "x": [1]},
+                ["a", "b", "c", null, {"p": "q"}], {"i\u0064": "e", "type": "t", "state": "\u00e9"}],
+              "edges": [{"source": "h", "target": "v", "relationship_type": "contains", "x": 1},
+                ["v", "w", "on"], {"relationship_type": "r", "target": "w", "source": "h"}]}"#
+                .to_string(),
+            // What the derived read refuses, the read into buffers refuses.
+            r#"{"resources": [{"id": "h", "type": "nova.host"}, {"id": "v", "type": "t", "id": "w"}]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host"}, {"id": "v"}]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host", "name": 1}]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host", "properties": null}]}"#.to_string(),
+            r#"{"resources": [["h"]]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host"}], "edges": [{"source": "h", "target": "h"}]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host"}], "edges": [{"source": "h", "target": "h", "relationship_type": "a", "target": "h"}]}"#.to_string(),
+            r#"{"resources": [{"id": "h", "type": "nova.host"}], "edges": [{"source": "h", "target": 1, "relationship_type": "a"}]}"#.to_string(),
+            r#"{"resources": [7]}"#.to_string(),
         ] {
             let (mut checked, mut in_place) = (Vec::new(), Vec::new());
-            let from_reader = stream(text.as_bytes(), &mut |s| checked.push(s));
-            let from_slice = stream_slice(text.as_bytes(), &mut |s| in_place.push(s));
+            let from_reader = stream(text.as_bytes(), &mut |s| checked.push(owned(s)));
+            let from_slice = stream_slice(text.as_bytes(), &mut |s| in_place.push(owned(s)));
             assert_eq!(in_place, checked, "{text}");
             match (from_slice, from_reader) {
                 (Ok(a), Ok(b)) => assert_eq!(a, b, "{text}"),

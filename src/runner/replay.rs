@@ -71,7 +71,7 @@ pub fn replay_keeping(
     let mut r = Replayer::new(rules, explain);
     r.initial(Streamed::Initial(scenario.initial));
     for c in scenario.initial_changes() {
-        r.initial(Streamed::Change(c));
+        r.initial(Streamed::Change(&c));
     }
     r.steps(&scenario.steps);
     r.finish(Runner::snapshot)
@@ -158,7 +158,7 @@ impl Replayer {
     }
 
     /// One part of the initial topology: staged, and evaluated when the mode says so.
-    fn initial(&mut self, s: Streamed) {
+    fn initial(&mut self, s: Streamed<'_>) {
         let c = match s {
             Streamed::Initial(mode) => {
                 self.each = mode == Initial::Incremental;
@@ -170,7 +170,7 @@ impl Replayer {
         let Some(runner) = self.running() else { return };
         // Staging counts as loading, and is not timed on its own: two clock reads per element
         // cost a tenth of staging it.
-        let staged = runner.stage(std::slice::from_ref(&c)).map_err(|(_, e)| e);
+        let staged = runner.stage(std::slice::from_ref(c)).map_err(|(_, e)| e);
         let mut evaluating_ns = 0;
         let outcome = staged.and_then(|()| {
             if !each {
