@@ -87,6 +87,14 @@ impl Interner {
         Ok(sym)
     }
 
+    /// Makes room for about `strings` more strings of `bytes` bytes in all.
+    pub fn reserve(&mut self, strings: usize, bytes: usize) {
+        self.text.reserve(bytes);
+        self.spans.reserve(strings);
+        let (text, spans, hasher) = (&self.text, &self.spans, &self.hasher);
+        self.table.reserve(strings, |&sym| hasher.hash_one(resolve(text, spans, sym)));
+    }
+
     /// Returns the symbol of `s` if it was interned, without adding it.
     ///
     /// A string that was never interned cannot be the value of any property, which lets a

@@ -66,6 +66,15 @@ impl<T> ShardedTable<T> {
         self.shards[shard(hash)].insert_unique(hash, value, hasher);
     }
 
+    /// Makes room for about `additional` more entries spread over the shards; `hasher`
+    /// rehashes the entries a shard already has.
+    pub(crate) fn reserve(&mut self, additional: usize, hasher: impl Fn(&T) -> u64) {
+        let each = additional.div_ceil(SHARDS);
+        for shard in &mut self.shards {
+            shard.reserve(each, &hasher);
+        }
+    }
+
     /// Removes and returns the entry with `hash` for which `eq` holds.
     pub(crate) fn remove(&mut self, hash: u64, eq: impl FnMut(&T) -> bool) -> Option<T> {
         let entry = self.shards[shard(hash)].find_entry(hash, eq).ok()?;
@@ -95,6 +104,21 @@ mod tests {
         let back: ShardedMap<u32, u32> = serde_json::from_str(&text).expect("reads");
         assert!(back == m);
         assert!(serde_json::from_str::<ShardedMap<u32, u32>>("[[1,2],[1,3]]").is_err());
+    }
+
+    #[test]
+    fn room_made_for_more_keeps_every_entry_findable() {
+        let hasher = RandomState::new();
+        let mut t = ShardedTable::new();
+        for i in 0..3_000u32 {
+            t.insert_unique(hasher.hash_one(i), i, |&v| hasher.hash_one(v));
+        }
+        t.reserve(100_000, |&v| hasher.hash_one(v));
+        for i in 3_000..5_000u32 {
+            t.insert_unique(hasher.hash_one(i), i, |&v| hasher.hash_one(v));
+        }
+        assert_eq!(t.iter().count(), 5_000);
+        assert!((0..5_000u32).all(|i| t.find(hasher.hash_one(i), |&v| v == i) == Some(&i)));
     }
 
     #[test]

@@ -295,6 +295,17 @@ impl Graph {
         &self.changes
     }
 
+    /// Makes room for about `vertices` more vertices and `edges` more edges, each with an id
+    /// and a name of its own: a topology loaded whole then fills its tables without growing
+    /// them step by step. Room only; nothing a caller sees changes.
+    pub fn reserve(&mut self, vertices: usize, edges: usize) {
+        self.slots.reserve(vertices);
+        self.changes.reserve(vertices + edges);
+        self.interner.reserve(2 * vertices, 2 * vertices * NAME_BYTES);
+        let (slots, hasher) = (&self.slots, &self.key_hasher);
+        self.by_key.reserve(vertices, |&v| key_hash(hasher, slots, v));
+    }
+
     /// Returns and clears the recorded changes. Drain them after every batch: the log grows
     /// with every mutation until it is taken.
     pub fn take_changes(&mut self) -> Vec<GraphChange> {
@@ -500,6 +511,9 @@ impl Graph {
 }
 
 /// The hash of a stored vertex's key, for growing the key table.
+/// The length [`Graph::reserve`] assumes for an id or a name.
+const NAME_BYTES: usize = 16;
+
 fn key_hash(hasher: &SeededHasher, slots: &[Option<Vertex>], id: VertexId) -> u64 {
     match slots.get(id.0 as usize) {
         Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),

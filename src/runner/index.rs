@@ -30,6 +30,11 @@ impl ResourceIndex {
         self.table.insert_unique(hash(id), (id, v), |&(s, _)| hash(s));
     }
 
+    /// Makes room for about `additional` more resources.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        self.table.reserve(additional, |&(s, _)| hash(s));
+    }
+
     /// Forgets resource `id`; its vertex, if it was there.
     pub(crate) fn remove(&mut self, graph: &Graph, id: &str) -> Option<VertexId> {
         let sym = graph.interner().get(id)?;

@@ -185,6 +185,13 @@ impl Runner {
         overlay.check(last).map_err(bad(before.len()))
     }
 
+    /// Makes room for about `resources` more resources and as many edges, for a topology about
+    /// to be staged whole. Room only: what the runner holds does not change.
+    pub fn reserve(&mut self, resources: usize) {
+        self.graph.reserve(resources, resources);
+        self.resources.reserve(resources);
+    }
+
     /// Checks `changes` whole, then applies them to the graph without evaluating: either all
     /// apply or none does. [`Runner::evaluate`] evaluates what was staged.
     ///

@@ -87,7 +87,7 @@ pub fn replay_stream<R: std::io::Read>(
     reader: R,
     explain: bool,
 ) -> Result<(Replay, Option<Runner>), ScenarioError> {
-    replay_read(rules, explain, |each| crate::scenario::stream(reader, each))
+    replay_read(rules, explain, 0, |each| crate::scenario::stream(reader, each))
 }
 
 /// [`replay_stream`] of a scenario's text already in memory.
@@ -96,16 +96,27 @@ pub fn replay_text(
     text: &[u8],
     explain: bool,
 ) -> Result<(Replay, Option<Runner>), ScenarioError> {
-    replay_read(rules, explain, |each| crate::scenario::stream_slice(text, each))
+    let room = text.len() / TEXT_BYTES_PER_RESOURCE;
+    replay_read(rules, explain, room, |each| crate::scenario::stream_slice(text, each))
 }
 
+/// The bytes of scenario text [`replay_text`] reserves one resource for. A resource with its
+/// edge and a few properties takes about this much (~165 in the 10k cloud of `gen_scale.py`),
+/// so a plain topology fills what is reserved and one with large properties leaves room.
+const TEXT_BYTES_PER_RESOURCE: usize = 160;
+
+/// Replays what `read` hands on, with room made for `room` resources.
 fn replay_read(
     rules: RuleSet,
     explain: bool,
+    room: usize,
     read: impl FnOnce(&mut dyn FnMut(Streamed)) -> Result<Vec<Step>, ScenarioError>,
 ) -> Result<(Replay, Option<Runner>), ScenarioError> {
     let started = Instant::now();
     let mut r = Replayer::new(rules, explain);
+    if let Some(runner) = r.runner.as_mut() {
+        runner.reserve(room);
+    }
     let steps = read(&mut |s| r.initial(s))?;
     r.finish_initial();
     r.replay.load_ns = started.elapsed().as_nanos().saturating_sub(r.replay.initial_eval_ns);
