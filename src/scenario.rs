@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 mod reuse;
@@ -535,13 +536,13 @@ impl Streamer<'_> {
     fn accept(&mut self, k: usize, change: Result<Change, ScenarioError>) {
         match change {
             Err(e) => self.errors[k] = Some(e),
-            Ok(c) => self.accept_lent(k, std::borrow::Cow::Owned(c)),
+            Ok(c) => self.accept_lent(k, Cow::Owned(c)),
         }
     }
 
     /// The element read as item of key `k`: handed on, or kept (copied if lent) until the
     /// lists it depends on have been.
-    fn accept_lent(&mut self, k: usize, c: std::borrow::Cow<'_, Change>) {
+    fn accept_lent(&mut self, k: usize, c: Cow<'_, Change>) {
         match self.initial {
             _ if self.failed() => {}
             Some(mode) if self.can_stream(k - 1) => {
@@ -562,14 +563,7 @@ impl<'de> serde::de::Visitor<'de> for &mut Streamer<'_> {
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = [false; 5];
-        while let Some(key) = map.next_key::<String>()? {
-            let Some(k) = KEYS.iter().position(|n| *n == key) else {
-                map.next_value::<serde::de::IgnoredAny>()?;
-                continue;
-            };
-            if std::mem::replace(&mut seen[k], true) {
-                return Err(serde::de::Error::duplicate_field(KEYS[k]));
-            }
+        while let Some(k) = reuse::next_field(&mut map, &KEYS, &mut seen)? {
             if k == 0 {
                 let v: Option<Box<RawValue>> = map.next_value()?;
                 match v.map(|v| one::<Initial>(&v, "initial", None)) {
@@ -653,15 +647,13 @@ impl Items<'_, '_> {
             self.s.accept(self.k, Ok(change));
         }
     }
-}
 
-impl Items<'_, '_> {
     fn resources<'de, A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut c = Change::AddResource { resource: Resource::default() };
         while let Change::AddResource { resource } = &mut c
             && seq.next_element_seed(reuse::ResourceInto(resource))?.is_some()
         {
-            self.s.accept_lent(self.k, std::borrow::Cow::Borrowed(&c));
+            self.s.accept_lent(self.k, Cow::Borrowed(&c));
         }
         Ok(())
     }
@@ -673,7 +665,7 @@ impl Items<'_, '_> {
                 .next_element_seed(reuse::EdgeInto { source, target, relationship_type })?
                 .is_some()
         {
-            self.s.accept_lent(self.k, std::borrow::Cow::Borrowed(&c));
+            self.s.accept_lent(self.k, Cow::Borrowed(&c));
         }
         Ok(())
     }

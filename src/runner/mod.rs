@@ -302,17 +302,17 @@ impl Runner {
             return Ok(());
         }
         // A label never seen has no edge, and is not interned for a refused delete.
-        let key = self.graph.find_label(e.relationship_type).map(|label| EdgeKey {
-            source,
-            target,
-            label,
-        });
-        match key.filter(|&k| self.graph.edge(k).is_some_and(|e| !e.is_deleted)) {
-            Some(key) => self.graph.delete_edge(key).map(drop).map_err(RunError::from),
-            None => Err(bad(
+        let deleted = match self.graph.find_label(e.relationship_type) {
+            Some(label) => self.graph.delete_edge(EdgeKey { source, target, label }),
+            None => Ok(false),
+        };
+        match deleted {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(GraphError::NoSuchEdge(_)) => Err(bad(
                 "relationship_type",
                 format!("no edge {} -{}-> {}", e.source, e.relationship_type, e.target),
             )),
+            Err(other) => Err(other.into()),
         }
     }
 

@@ -182,17 +182,10 @@ impl Replayer {
         // Staging counts as loading, and is not timed on its own: two clock reads per element
         // cost a tenth of staging it.
         let staged = runner.stage(std::slice::from_ref(c)).map_err(|(_, e)| e);
-        let mut evaluating_ns = 0;
-        let outcome = staged.and_then(|()| {
-            if !each {
-                return Ok(None);
-            }
-            let t = Instant::now();
-            let outcome = runner.evaluate().map(Some);
-            evaluating_ns = t.elapsed().as_nanos();
-            outcome
-        });
-        self.replay.initial_eval_ns += evaluating_ns;
+        let t = each.then(Instant::now);
+        let outcome =
+            staged.and_then(|()| if each { runner.evaluate().map(Some) } else { Ok(None) });
+        self.replay.initial_eval_ns += t.map_or(0, |t| t.elapsed().as_nanos());
         match outcome {
             Ok(o) => self.pending.extend(o),
             Err(e) => self.replay.error = Some((Json::String("initial".into()), e)),

@@ -8,7 +8,8 @@
 //! They accept exactly what the derived `Deserialize` does, which [`super::stream_slice`]
 //! relies on: a fast read that fails is read again the checked way, and the checked read's
 //! error is the one reported. A struct written as a JSON array, which the derived code also
-//! takes, is read by the derived code.
+//! takes, is read by the derived code. Keys are matched without copying them
+//! ([`next_field`]), as the scenario's top level matches its own.
 
 use std::fmt;
 
@@ -54,14 +55,7 @@ impl<'de> Visitor<'de> for ResourceInto<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let r = self.0;
         let mut seen = [false; 5];
-        while let Some(field) = map.next_key_seed(FieldOf(RESOURCE_FIELDS))? {
-            let Some(i) = field else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return Err(A::Error::duplicate_field(RESOURCE_FIELDS[i]));
-            }
+        while let Some(i) = next_field(&mut map, RESOURCE_FIELDS, &mut seen)? {
             match i {
                 0 => map.next_value_seed(StringInto(&mut r.id))?,
                 1 => map.next_value_seed(StringInto(&mut r.kind))?,
@@ -70,11 +64,8 @@ impl<'de> Visitor<'de> for ResourceInto<'_> {
                 _ => r.properties = map.next_value()?,
             }
         }
-        for (i, field) in RESOURCE_FIELDS.iter().enumerate().take(2) {
-            if !seen[i] {
-                return Err(A::Error::missing_field(field));
-            }
-        }
+        // `id` and `type` have no default.
+        required(RESOURCE_FIELDS, &seen[..2])?;
         // What was not written this time is its default, not the last resource's.
         if !seen[2] {
             r.name = None;
@@ -113,14 +104,7 @@ impl<'de> Visitor<'de> for EdgeInto<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let mut seen = [false; 3];
-        while let Some(field) = map.next_key_seed(FieldOf(EDGE_FIELDS))? {
-            let Some(i) = field else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            if std::mem::replace(&mut seen[i], true) {
-                return Err(A::Error::duplicate_field(EDGE_FIELDS[i]));
-            }
+        while let Some(i) = next_field(&mut map, EDGE_FIELDS, &mut seen)? {
             let into = match i {
                 0 => &mut *self.source,
                 1 => &mut *self.target,
@@ -128,10 +112,36 @@ impl<'de> Visitor<'de> for EdgeInto<'_> {
             };
             map.next_value_seed(StringInto(into))?;
         }
-        match seen.iter().position(|&s| !s) {
-            Some(i) => Err(A::Error::missing_field(EDGE_FIELDS[i])),
-            None => Ok(()),
+        required(EDGE_FIELDS, &seen)
+    }
+}
+
+/// The index in `fields` of the map's next key that names one, the values of other keys
+/// skipped; a field named twice is refused, as the derived code refuses it. `seen` records
+/// the fields named so far.
+pub(super) fn next_field<'de, A: MapAccess<'de>>(
+    map: &mut A,
+    fields: &'static [&'static str],
+    seen: &mut [bool],
+) -> Result<Option<usize>, A::Error> {
+    while let Some(field) = map.next_key_seed(FieldOf(fields))? {
+        let Some(i) = field else {
+            map.next_value::<IgnoredAny>()?;
+            continue;
+        };
+        if std::mem::replace(&mut seen[i], true) {
+            return Err(A::Error::duplicate_field(fields[i]));
         }
+        return Ok(Some(i));
+    }
+    Ok(None)
+}
+
+/// Refuses the first of the fields `seen` covers (the first of `fields`) that was not named.
+fn required<E: Error>(fields: &'static [&'static str], seen: &[bool]) -> Result<(), E> {
+    match seen.iter().position(|&s| !s) {
+        Some(i) => Err(E::missing_field(fields[i])),
+        None => Ok(()),
     }
 }
 
