@@ -52,6 +52,7 @@ mod error;
 mod intern;
 pub mod names;
 mod sharded;
+mod slots;
 mod store;
 mod value;
 pub mod values;

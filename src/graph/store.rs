@@ -7,6 +7,7 @@ use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
 use super::sharded::{SeededHasher, ShardedTable};
+use super::slots::Slots;
 use super::vertex_set::VertexSet;
 use super::{
     Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
@@ -24,7 +25,7 @@ use super::{
 pub struct Graph {
     interner: Interner,
     /// Vertex storage indexed by [`VertexId`]; `None` marks a freed slot.
-    slots: Vec<Option<Vertex>>,
+    slots: Slots,
     /// Freed slots, reused before the storage grows.
     free: Vec<VertexId>,
     /// The newest vertex of each `(vitrage_type, entity_id)`, live or soft-deleted. The table
@@ -63,7 +64,7 @@ impl Graph {
     pub fn new() -> Graph {
         Graph {
             interner: Interner::with_seed(names::SEED),
-            slots: Vec::new(),
+            slots: Slots::default(),
             free: Vec::new(),
             by_key: ShardedTable::new(),
             key_hasher: SeededHasher::default(),
@@ -136,7 +137,9 @@ impl Graph {
         };
         let id = match self.free.pop() {
             Some(id) => {
-                self.slots[id.0 as usize] = Some(vertex);
+                if let Some(slot) = self.slots.get_mut(id) {
+                    *slot = Some(vertex);
+                }
                 id
             }
             None => {
@@ -245,7 +248,9 @@ impl Graph {
         // The key may already find a newer vertex, whose entry must stay.
         let hash = self.key_hasher.hash_one((vitrage_type, entity_id));
         self.by_key.remove(hash, |&v| v == id);
-        self.slots[id.0 as usize] = None;
+        if let Some(slot) = self.slots.get_mut(id) {
+            *slot = None;
+        }
         self.free.push(id);
         self.changes.push(GraphChange::VertexRemoved { id, vitrage_type, entity_id });
         Ok(())
@@ -331,7 +336,7 @@ impl Graph {
 
     /// A stored vertex, live or soft-deleted.
     pub fn vertex(&self, id: VertexId) -> Option<&Vertex> {
-        self.slots.get(id.0 as usize)?.as_ref()
+        self.slots.get(id)?.as_ref()
     }
 
     /// The newest vertex with this type and entity id, live or soft-deleted.
@@ -426,10 +431,7 @@ impl Graph {
     // ----- Internals ----------------------------------------------------------------------
 
     fn vertex_mut(&mut self, id: VertexId) -> Result<&mut Vertex, GraphError> {
-        self.slots
-            .get_mut(id.0 as usize)
-            .and_then(Option::as_mut)
-            .ok_or(GraphError::NoSuchVertex(id))
+        self.slots.get_mut(id).and_then(Option::as_mut).ok_or(GraphError::NoSuchVertex(id))
     }
 
     fn live_vertex(&self, id: VertexId) -> Result<&Vertex, GraphError> {
@@ -514,8 +516,8 @@ impl Graph {
 /// The length [`Graph::reserve`] assumes for an id or a name.
 const NAME_BYTES: usize = 16;
 
-fn key_hash(hasher: &SeededHasher, slots: &[Option<Vertex>], id: VertexId) -> u64 {
-    match slots.get(id.0 as usize) {
+fn key_hash(hasher: &SeededHasher, slots: &Slots, id: VertexId) -> u64 {
+    match slots.get(id) {
         Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),
         // The table holds only stored vertices; any value keeps the table sound.
         _ => 0,

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 
 use crate::graph::sharded::{SeededHasher, ShardedTable};
+use crate::graph::slots::Slots;
 use serde::{Deserialize, Serialize, Serializer};
 
 use super::{Graph, LabelEdges, is_reserved, key_hash};
@@ -30,7 +31,7 @@ impl Serialize for Graph {
         by_key.sort_unstable();
         let saved = SavedRef {
             interner: &self.interner,
-            slots: Slots(&self.slots),
+            slots: SlotsRef(&self.slots),
             free: &self.free,
             by_key,
         };
@@ -53,7 +54,7 @@ impl Graph {
 #[derive(Serialize)]
 struct SavedRef<'a> {
     interner: &'a Interner,
-    slots: Slots<'a>,
+    slots: SlotsRef<'a>,
     free: &'a [VertexId],
     by_key: Vec<VertexId>,
 }
@@ -67,12 +68,15 @@ struct Saved {
 }
 
 /// The slots, written without copying them.
-struct Slots<'a>(&'a [Option<Vertex>]);
+struct SlotsRef<'a>(&'a Slots);
 
-impl Serialize for Slots<'_> {
+impl Serialize for SlotsRef<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.iter().map(|slot| {
-            slot.as_ref().map(|v| VertexRef {
+        use serde::ser::SerializeSeq;
+        // Chunks flattened do not know their length; the format needs it ahead.
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for slot in self.0.iter() {
+            seq.serialize_element(&slot.as_ref().map(|v| VertexRef {
                 vitrage_type: v.vitrage_type,
                 entity_id: v.entity_id,
                 category: v.category,
@@ -80,8 +84,9 @@ impl Serialize for Slots<'_> {
                 is_placeholder: v.is_placeholder,
                 props: &v.props,
                 out: Out(v.adj.as_slice()),
-            })
-        }))
+            }))?;
+        }
+        seq.end()
     }
 }
 
@@ -174,7 +179,8 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     let mut by_type: BTreeMap<Sym, VertexSet> = BTreeMap::new();
     let mut by_label: BTreeMap<Label, LabelEdges> = BTreeMap::new();
     let (mut live_vertices, mut live_edges) = (0, 0);
-    let mut slots: Vec<Option<Vertex>> = Vec::with_capacity(n);
+    let mut slots = Slots::default();
+    slots.reserve(n);
     for (i, (slot, mut entries)) in saved_slots.into_iter().zip(adj).enumerate() {
         let Some(v) = slot else {
             slots.push(None);
@@ -209,7 +215,7 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     }
     let mut freed = BTreeSet::new();
     for &v in &free {
-        if slots.get(v.0 as usize).is_none_or(Option::is_some) || !freed.insert(v) {
+        if slots.get(v).is_none_or(Option::is_some) || !freed.insert(v) {
             return Err(format!("free slot {v} is not an empty slot, or is listed twice"));
         }
     }
@@ -219,14 +225,14 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     let key_hasher = SeededHasher::default();
     let mut by_key = ShardedTable::with_capacity(saved_keys.len());
     for v in saved_keys {
-        let Some(vertex) = slots.get(v.0 as usize).and_then(Option::as_ref) else {
+        let Some(vertex) = slots.get(v).and_then(Option::as_ref) else {
             return Err(format!("the key table holds {v}, which is not stored"));
         };
         let key = (vertex.vitrage_type, vertex.entity_id);
         let hash = key_hasher.hash_one(key);
         let same = |&w: &VertexId| {
             slots
-                .get(w.0 as usize)
+                .get(w)
                 .and_then(Option::as_ref)
                 .is_some_and(|x| (x.vitrage_type, x.entity_id) == key)
         };
