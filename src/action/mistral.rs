@@ -29,7 +29,7 @@ pub struct MistralKey {
     /// `<template name>-scenario<i>`.
     pub scenario: Arc<str>,
     /// `<scenario id>-action<j>`.
-    pub action: Arc<str>,
+    pub action: ActionId,
     /// External identities (`<vitrage_type>:<entity id>`) of the bound vertices, sorted;
     /// shared with the count of appearances of the activation.
     pub bound: Arc<[String]>,
@@ -159,7 +159,7 @@ mod tests {
     fn an_activation_asks_once_however_many_clauses_support_it() {
         let mut w = Workflows::default();
         let (a, t): (ActionId, Arc<[VertexId]>) =
-            (Arc::from("s-action0"), vec![VertexId(1)].into());
+            (ActionId::new("s-action0"), vec![VertexId(1)].into());
         let first = w.appeared(&a, &t, who, resolved).expect("request");
         assert_eq!(first.key.count, 1);
         assert!(w.appeared(&a, &t, who, resolved).is_none());

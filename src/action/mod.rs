@@ -10,13 +10,12 @@
 //! - [`mistral`] decides workflow runs (once per activation) and their stable identity.
 
 pub mod effects;
+mod id;
 pub mod mistral;
 mod resolve;
 mod tracker;
 
 pub use resolve::{Resolved, ResolvedKind, resolve};
 
-/// An action id (`<scenario id>-action<j>`), shared rather than copied: it is part of every
-/// action instance the tracker holds.
-pub type ActionId = std::sync::Arc<str>;
+pub use id::ActionId;
 pub use tracker::{Decision, Instance, Tracker};

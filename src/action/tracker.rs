@@ -28,12 +28,24 @@ pub struct Instance {
     pub targets: (Option<VertexId>, Option<VertexId>),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupKey {
     kind: u8,
     target: Option<VertexId>,
     source: Option<VertexId>,
     alarm: Option<Arc<str>>,
+}
+
+/// The alarm names of one template's instances are one allocation (the template's literal):
+/// compared by pointer first, as `Arc<str>` does not.
+impl PartialEq for GroupKey {
+    fn eq(&self, other: &GroupKey) -> bool {
+        let alarm = match (&self.alarm, &other.alarm) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        (self.kind, self.target, self.source) == (other.kind, other.target, other.source) && alarm
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -260,7 +272,7 @@ mod tests {
 
     fn state(s: &str, id: &str) -> Arc<Resolved> {
         Arc::new(Resolved {
-            id: std::sync::Arc::from(id),
+            id: crate::action::ActionId::new(id),
             kind: ResolvedKind::SetState { state: s.into() },
             target: Some(VertexId(1)),
             source: None,
@@ -269,7 +281,7 @@ mod tests {
 
     fn inst(id: &str, t: u32) -> Instance {
         Instance {
-            action: std::sync::Arc::from(id),
+            action: crate::action::ActionId::new(id),
             trigger: vec![VertexId(t)].into(),
             targets: (None, None),
         }

@@ -702,12 +702,12 @@ fn vertex_name(graph: &Graph, v: VertexId) -> String {
 
 /// The shared id of an action, made once per id.
 fn shared_id(ids: &mut rustc_hash::FxHashSet<action::ActionId>, id: &str) -> action::ActionId {
-    if let Some(shared) = ids.get(id) {
+    let id = action::ActionId::new(id);
+    if let Some(shared) = ids.get(&id) {
         return shared.clone();
     }
-    let shared: action::ActionId = std::sync::Arc::from(id);
-    ids.insert(shared.clone());
-    shared
+    ids.insert(id.clone());
+    id
 }
 
 /// A scenario's names, shared rather than copied into every action instance and workflow

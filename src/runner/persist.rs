@@ -28,7 +28,6 @@ use crate::graph::{Graph, SavedGraph, VertexId};
 use crate::persist::{self, DecodeError, Format};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 /// The frame of runner snapshots. The version changes whenever what is saved changes shape.
 pub const FORMAT: Format = Format { magic: *b"CWRN", version: 1 };
@@ -182,7 +181,7 @@ impl Runner {
         let resources = super::index::ResourceIndex::from_saved(&mut graph, &saved.resources)
             .map_err(RestoreError::Invalid)?;
         let mut action_ids: rustc_hash::FxHashSet<_> =
-            saved.action_ids.into_iter().map(Arc::<str>::from).collect();
+            saved.action_ids.iter().map(|id| crate::action::ActionId::new(id)).collect();
         let names = super::scenario_names(&rules, &mut action_ids);
         let tables = ValueTables::builtin()
             .map_err(|e| RestoreError::Invalid(format!("datasource values: {e:?}")))?;
