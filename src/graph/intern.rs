@@ -4,6 +4,7 @@
 use std::fmt;
 use std::hash::BuildHasher;
 
+use super::chunked::Chunked;
 use super::sharded::{SeededHasher, ShardedTable};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -30,20 +31,69 @@ impl fmt::Debug for Sym {
     }
 }
 
-/// Stores interned strings in one contiguous buffer.
+/// Stores interned strings in a few large buffers.
 ///
 /// A graph of a million resources interns a few million strings, so the interner spends as
-/// little as possible per string: the text lives in a single `String` (no allocation per
-/// string), each symbol is a `(start, len)` span into it, and the lookup table holds only the
-/// 4-byte symbols, comparing candidates through their spans. A `HashMap<String, Sym>` would
-/// cost about five times as much. The table is sharded ([`ShardedTable`]) so that interning
-/// a new alarm id never pauses to rehash every string.
+/// little as possible per string: the text lives in [`Text`] chunks of a megabyte (no
+/// allocation per string), each symbol is a `(start, len)` span into it, and the lookup table
+/// holds only the 4-byte symbols, comparing candidates through their spans. A
+/// `HashMap<String, Sym>` would cost about five times as much. Nothing here grows by copying:
+/// the table is sharded ([`ShardedTable`]), and the text and the spans are chunked, so that
+/// interning a new alarm id never pauses to rehash or move every string (at a million
+/// resources the spans alone are 16 MiB).
 #[derive(Debug)]
 pub struct Interner {
-    text: String,
-    spans: Vec<(u32, u32)>,
+    text: Text,
+    spans: Chunked<(u32, u32)>,
     table: ShardedTable<Sym>,
     hasher: SeededHasher,
+}
+
+/// log2 of the bytes of a [`Text`] chunk.
+const TEXT_BITS: u32 = 20;
+const TEXT_CHUNK: usize = 1 << TEXT_BITS;
+
+/// Text in chunks that never grow. A string's start is an offset in a space where chunk `k`
+/// begins at `k * TEXT_CHUNK`; no string crosses into the next chunk's range, and one longer
+/// than a chunk has a chunk of its own, followed by empty ones for the range it covers.
+#[derive(Debug, Default)]
+struct Text {
+    chunks: Vec<String>,
+}
+
+impl Text {
+    /// The text `start..start + len`, or `None` outside the text or a character.
+    fn get(&self, start: u32, len: u32) -> Option<&str> {
+        let off = (start as usize) & (TEXT_CHUNK - 1);
+        self.chunks.get((start >> TEXT_BITS) as usize)?.get(off..off + len as usize)
+    }
+
+    /// Appends `s`; where it starts, `None` past 4 GiB.
+    fn push(&mut self, s: &str) -> Option<u32> {
+        let last_index = self.chunks.len().saturating_sub(1);
+        if let Some(last) = self.chunks.last_mut()
+            && last.capacity() - last.len() >= s.len()
+            && last.len() + s.len() <= TEXT_CHUNK
+        {
+            let start = (last_index << TEXT_BITS) + last.len();
+            let start = u32::try_from(start).ok()?;
+            last.push_str(s);
+            return Some(start);
+        }
+        // A new chunk at the next boundary, of its own when `s` is longer than a chunk.
+        let start = self.chunks.len() << TEXT_BITS;
+        let covered = s.len().div_ceil(TEXT_CHUNK).max(1);
+        u32::try_from(start + covered * TEXT_CHUNK - 1).ok()?;
+        let mut chunk = String::with_capacity(TEXT_CHUNK.max(s.len()));
+        chunk.push_str(s);
+        self.chunks.push(chunk);
+        self.chunks.extend((1..covered).map(|_| String::new()));
+        u32::try_from(start).ok()
+    }
+
+    fn reserve(&mut self, bytes: usize) {
+        self.chunks.reserve(bytes.div_ceil(TEXT_CHUNK) + 1);
+    }
 }
 
 impl Interner {
@@ -54,8 +104,8 @@ impl Interner {
     /// which would shift the later constants.
     pub fn with_seed(seed: &[&str]) -> Interner {
         let mut interner = Interner {
-            text: String::new(),
-            spans: Vec::new(),
+            text: Text::default(),
+            spans: Chunked::default(),
             table: ShardedTable::new(),
             hasher: SeededHasher::default(),
         };
@@ -76,11 +126,9 @@ impl Interner {
         {
             return Ok(sym);
         }
-        let start = u32::try_from(self.text.len()).map_err(|_| GraphError::InternerFull)?;
         let len = u32::try_from(s.len()).map_err(|_| GraphError::InternerFull)?;
-        start.checked_add(len).ok_or(GraphError::InternerFull)?;
         let sym = Sym(u32::try_from(self.spans.len()).map_err(|_| GraphError::InternerFull)?);
-        self.text.push_str(s);
+        let start = self.text.push(s).ok_or(GraphError::InternerFull)?;
         self.spans.push((start, len));
         let (text, spans, hasher) = (&self.text, &self.spans, &self.hasher);
         self.table.insert_unique(hash, sym, |&sym| hasher.hash_one(resolve(text, spans, sym)));
@@ -117,7 +165,7 @@ impl Interner {
 
     /// Whether nothing is interned (never true for a graph's interner, which is seeded).
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        self.spans.len() == 0
     }
 }
 
@@ -128,7 +176,12 @@ impl Interner {
 impl Serialize for Interner {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let lens: Vec<u32> = self.spans.iter().map(|&(_, len)| len).collect();
-        (&self.text, lens).serialize(s)
+        let bytes = lens.iter().map(|&len| len as usize).sum();
+        let mut text = String::with_capacity(bytes);
+        for sym in 0..self.spans.len() {
+            text.push_str(self.resolve(Sym(sym as u32)));
+        }
+        (text, lens).serialize(s)
     }
 }
 
@@ -137,33 +190,25 @@ impl<'de> Deserialize<'de> for Interner {
         use serde::de::Error;
         let (text, lens): (String, Vec<u32>) = Deserialize::deserialize(d)?;
         let mut interner = Interner {
-            text,
-            spans: Vec::with_capacity(lens.len()),
+            text: Text::default(),
+            spans: Chunked::default(),
             table: ShardedTable::with_capacity(lens.len()),
             hasher: SeededHasher::default(),
         };
-        let mut start = 0u32;
+        interner.spans.reserve(lens.len());
+        interner.text.reserve(text.len());
+        let mut start = 0usize;
         for len in lens {
-            let end =
-                start.checked_add(len).ok_or_else(|| D::Error::custom("interner overflow"))?;
-            let Some(s) = interner.text.get(start as usize..end as usize) else {
+            let Some(s) = text.get(start..start + len as usize) else {
                 return Err(D::Error::custom("interner text does not split into its strings"));
             };
-            let hash = interner.hasher.hash_one(s);
-            let (text, spans) = (&interner.text, &interner.spans);
-            if interner.table.find(hash, |&sym| resolve(text, spans, sym) == s).is_some() {
+            if interner.get(s).is_some() {
                 return Err(D::Error::custom("interner holds a string twice"));
             }
-            let sym = Sym(u32::try_from(interner.spans.len())
-                .map_err(|_| D::Error::custom("interner overflow"))?);
-            interner.spans.push((start, len));
-            let (text, spans, hasher) = (&interner.text, &interner.spans, &interner.hasher);
-            interner
-                .table
-                .insert_unique(hash, sym, |&sym| hasher.hash_one(resolve(text, spans, sym)));
-            start = end;
+            interner.intern(s).map_err(|_| D::Error::custom("interner overflow"))?;
+            start += len as usize;
         }
-        if start as usize != interner.text.len() {
+        if start != text.len() {
             return Err(D::Error::custom("interner text is longer than its strings"));
         }
         Ok(interner)
@@ -172,12 +217,11 @@ impl<'de> Deserialize<'de> for Interner {
 
 /// The text of `sym`; a free function so that the table's rehash callback can borrow the text
 /// while the table itself is borrowed mutably.
-fn resolve<'a>(text: &'a str, spans: &[(u32, u32)], sym: Sym) -> &'a str {
+fn resolve<'a>(text: &'a Text, spans: &Chunked<(u32, u32)>, sym: Sym) -> &'a str {
     let Some(&(start, len)) = spans.get(sym.0 as usize) else {
         return "";
     };
-    let start = start as usize;
-    text.get(start..start + len as usize).unwrap_or("")
+    text.get(start, len).unwrap_or("")
 }
 
 #[cfg(test)]
@@ -197,6 +241,35 @@ mod tests {
         assert_eq!(interner.resolve(empty), "");
         assert_eq!(interner.get(""), Some(empty));
         assert_eq!(interner.resolve(Sym(99)), "");
+    }
+
+    /// Strings that fill chunks, straddle their ends and outgrow them stay where they were put,
+    /// and read back the same after a save, with more interned after it.
+    #[test]
+    fn text_chunks_never_move_and_save_as_one_text() {
+        let mut interner = Interner::with_seed(&["a"]);
+        let long = "x".repeat(TEXT_CHUNK + 5);
+        let mut strings: Vec<String> = (0..3_000).map(|i| format!("{i:0>500}")).collect();
+        strings.insert(1_000, long.clone());
+        strings.push(String::new());
+        let syms: Vec<Sym> = strings.iter().map(|s| interner.intern(s).expect("intern")).collect();
+        let first = interner.resolve(syms[0]).as_ptr();
+        assert!(interner.text.chunks.len() > 3);
+        for c in interner.text.chunks.iter().filter(|c| c.capacity() > 0) {
+            assert!(c.capacity() >= TEXT_CHUNK && c.len() <= c.capacity().max(TEXT_CHUNK));
+        }
+        interner.intern("one more").expect("intern");
+        assert_eq!(interner.resolve(syms[0]).as_ptr(), first, "a chunk moved");
+        let saved = serde_json::to_string(&interner).expect("saves");
+        let mut back: Interner = serde_json::from_str(&saved).expect("reads");
+        for (s, sym) in strings.iter().zip(&syms) {
+            assert_eq!((back.resolve(*sym), interner.resolve(*sym)), (s.as_str(), s.as_str()));
+            assert_eq!(back.get(s), Some(*sym));
+        }
+        let next = back.intern("after the save").expect("intern");
+        assert_eq!(back.resolve(next), "after the save");
+        assert_eq!(back.intern(&long).expect("intern"), syms[1_000]);
+        assert_eq!(serde_json::to_string(&back).ok().map(|t| t.len() > saved.len()), Some(true));
     }
 
     #[test]

@@ -47,12 +47,12 @@
 //! ```
 
 mod change;
+mod chunked;
 mod element;
 mod error;
 mod intern;
 pub mod names;
 mod sharded;
-mod slots;
 mod store;
 mod value;
 pub mod values;

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 use std::hash::BuildHasher;
 
+use super::chunked::Chunked;
 use super::element::{Adj, AdjList, Dir};
 use super::intern::Interner;
 use super::names;
 use super::sharded::{SeededHasher, ShardedTable};
-use super::slots::Slots;
 use super::vertex_set::VertexSet;
 use super::{
     Edge, EdgeKey, GraphChange, GraphError, Label, NewVertex, Props, Sym, Value, Vertex, VertexId,
@@ -137,7 +137,7 @@ impl Graph {
         };
         let id = match self.free.pop() {
             Some(id) => {
-                if let Some(slot) = self.slots.get_mut(id) {
+                if let Some(slot) = self.slots.get_mut(id.0 as usize) {
                     *slot = Some(vertex);
                 }
                 id
@@ -248,7 +248,7 @@ impl Graph {
         // The key may already find a newer vertex, whose entry must stay.
         let hash = self.key_hasher.hash_one((vitrage_type, entity_id));
         self.by_key.remove(hash, |&v| v == id);
-        if let Some(slot) = self.slots.get_mut(id) {
+        if let Some(slot) = self.slots.get_mut(id.0 as usize) {
             *slot = None;
         }
         self.free.push(id);
@@ -336,7 +336,7 @@ impl Graph {
 
     /// A stored vertex, live or soft-deleted.
     pub fn vertex(&self, id: VertexId) -> Option<&Vertex> {
-        self.slots.get(id)?.as_ref()
+        self.slots.get(id.0 as usize)?.as_ref()
     }
 
     /// The newest vertex with this type and entity id, live or soft-deleted.
@@ -431,7 +431,10 @@ impl Graph {
     // ----- Internals ----------------------------------------------------------------------
 
     fn vertex_mut(&mut self, id: VertexId) -> Result<&mut Vertex, GraphError> {
-        self.slots.get_mut(id).and_then(Option::as_mut).ok_or(GraphError::NoSuchVertex(id))
+        self.slots
+            .get_mut(id.0 as usize)
+            .and_then(Option::as_mut)
+            .ok_or(GraphError::NoSuchVertex(id))
     }
 
     fn live_vertex(&self, id: VertexId) -> Result<&Vertex, GraphError> {
@@ -512,12 +515,15 @@ impl Graph {
     }
 }
 
+/// Vertex slots: they never move, so a graph grows without copying its vertices.
+pub(crate) type Slots = Chunked<Option<Vertex>>;
+
 /// The hash of a stored vertex's key, for growing the key table.
 /// The length [`Graph::reserve`] assumes for an id or a name.
 const NAME_BYTES: usize = 16;
 
 fn key_hash(hasher: &SeededHasher, slots: &Slots, id: VertexId) -> u64 {
-    match slots.get(id) {
+    match slots.get(id.0 as usize) {
         Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),
         // The table holds only stored vertices; any value keeps the table sound.
         _ => 0,

@@ -13,10 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 
 use crate::graph::sharded::{SeededHasher, ShardedTable};
-use crate::graph::slots::Slots;
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{Graph, LabelEdges, is_reserved, key_hash};
+use super::{Graph, LabelEdges, Slots, is_reserved, key_hash};
 use crate::graph::element::{Adj, AdjList, Dir};
 use crate::graph::vertex_set::VertexSet;
 use crate::graph::{Category, Interner, Label, Props, Sym, Value, Vertex, VertexId, names};
@@ -215,7 +214,7 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     }
     let mut freed = BTreeSet::new();
     for &v in &free {
-        if slots.get(v).is_none_or(Option::is_some) || !freed.insert(v) {
+        if slots.get(v.0 as usize).is_none_or(Option::is_some) || !freed.insert(v) {
             return Err(format!("free slot {v} is not an empty slot, or is listed twice"));
         }
     }
@@ -225,14 +224,14 @@ fn restore(saved: Saved) -> Result<Graph, String> {
     let key_hasher = SeededHasher::default();
     let mut by_key = ShardedTable::with_capacity(saved_keys.len());
     for v in saved_keys {
-        let Some(vertex) = slots.get(v).and_then(Option::as_ref) else {
+        let Some(vertex) = slots.get(v.0 as usize).and_then(Option::as_ref) else {
             return Err(format!("the key table holds {v}, which is not stored"));
         };
         let key = (vertex.vitrage_type, vertex.entity_id);
         let hash = key_hasher.hash_one(key);
         let same = |&w: &VertexId| {
             slots
-                .get(w)
+                .get(w.0 as usize)
                 .and_then(Option::as_ref)
                 .is_some_and(|x| (x.vitrage_type, x.entity_id) == key)
         };
