@@ -476,6 +476,17 @@ impl Runner {
         Ok(std::mem::take(&mut self.outcome))
     }
 
+    /// Takes back an outcome its caller is done with, so that its lists' room serves the next
+    /// evaluations. The evaluation of a freshly loaded topology touches every vertex (23 MB of
+    /// lists at a million resources): freed, that memory went back to the system 10 ms later
+    /// (the allocator's purge delay), inside whichever event was running then (+1.5 ms).
+    pub fn recycle(&mut self, mut used: Outcome) {
+        if self.outcome.is_empty() {
+            used.clear();
+            self.outcome = used;
+        }
+    }
+
     fn settle(&mut self) -> Result<(), RunError> {
         for _ in 0..MAX_ROUNDS {
             let changes = self.graph.take_changes();

@@ -49,6 +49,40 @@ impl Outcome {
         self == &Outcome::default()
     }
 
+    /// Empties every list and keeps its room.
+    pub fn clear(&mut self) {
+        let Outcome {
+            alarms_activated,
+            alarms_updated,
+            alarms_deactivated,
+            resources_changed,
+            resources_added,
+            resources_deleted,
+            causes_added,
+            causes_removed,
+            mistral,
+            explanations,
+            warnings,
+            touched,
+        } = self;
+        for list in [
+            alarms_activated,
+            alarms_updated,
+            alarms_deactivated,
+            resources_changed,
+            resources_added,
+            resources_deleted,
+            touched,
+        ] {
+            list.clear();
+        }
+        causes_added.clear();
+        causes_removed.clear();
+        mistral.clear();
+        explanations.clear();
+        warnings.clear();
+    }
+
     /// Records what `changes` did; `graph` holds the state after them.
     pub(super) fn record(&mut self, graph: &Graph, changes: &[GraphChange]) {
         let category = |v: VertexId| graph.vertex(v).map(|x| x.category());

@@ -206,8 +206,11 @@ impl Replayer {
         match outcome {
             Ok(o) => {
                 self.pending.push(o);
-                for o in std::mem::take(&mut self.pending) {
-                    record(&mut self.replay, &mut self.calls, &json!("initial"), o);
+                for mut o in std::mem::take(&mut self.pending) {
+                    record(&mut self.replay, &mut self.calls, &json!("initial"), &mut o);
+                    if let Some(runner) = self.runner.as_mut() {
+                        runner.recycle(o);
+                    }
                 }
             }
             Err(e) => self.replay.error = Some((Json::String("initial".into()), e)),
@@ -229,7 +232,10 @@ impl Replayer {
             };
             replay.step_ns.push(t.elapsed().as_nanos());
             match outcome {
-                Ok(o) => record(replay, calls, &json!(i), o),
+                Ok(mut o) => {
+                    record(replay, calls, &json!(i), &mut o);
+                    runner.recycle(o);
+                }
                 Err(e) => {
                     replay.error = Some((json!(i), e));
                     break;
@@ -253,14 +259,14 @@ impl Replayer {
 }
 
 /// Keeps what the result shows of one outcome: workflow calls, explanations, warnings.
-fn record(replay: &mut Replay, calls: &mut Vec<Call>, step: &Json, o: Outcome) {
-    for e in o.explanations {
+fn record(replay: &mut Replay, calls: &mut Vec<Call>, step: &Json, o: &mut Outcome) {
+    for e in o.explanations.drain(..) {
         replay
             .explanations
             .push(format!("step {step}: {} {} because {}", e.mode, e.action, e.rule));
     }
-    replay.warnings.extend(o.warnings);
-    for m in o.mistral {
+    replay.warnings.append(&mut o.warnings);
+    for m in o.mistral.drain(..) {
         calls.push(Call { input: m.input, step: step.clone(), workflow: m.workflow });
     }
 }
