@@ -28,7 +28,7 @@ pub struct Instance {
     pub targets: (Option<VertexId>, Option<VertexId>),
 }
 
-#[derive(Debug, Clone, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupKey {
     kind: u8,
     target: Option<VertexId>,
@@ -45,6 +45,13 @@ impl PartialEq for GroupKey {
             (a, b) => a.is_none() && b.is_none(),
         };
         (self.kind, self.target, self.source) == (other.kind, other.target, other.source) && alarm
+    }
+}
+
+/// What a derived `Hash` would write: equal keys (by text) hash the same.
+impl std::hash::Hash for GroupKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.kind, self.target, self.source, self.alarm.as_deref()).hash(state);
     }
 }
 
@@ -71,7 +78,7 @@ pub enum Decision {
 /// (ties go to the lowest, so they must survive a restart), the supports and the counter.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    groups: ShardedMap<GroupKey, Vec<Row>>,
+    groups: ShardedMap<GroupKey, Rows>,
     /// Per recorded instance, its supports and the action of its row: what an undo needs,
     /// found with the one lookup that counts the support down.
     support: ShardedMap<Instance, Support>,
@@ -93,6 +100,62 @@ fn group_key(a: &Resolved) -> GroupKey {
         ResolvedKind::ExecuteMistral { .. } => (4, None),
     };
     GroupKey { kind, target: a.target, source: a.source, alarm }
+}
+
+/// The rows of one group, in the order they came. A group holds one row but when actions
+/// overlap, so that one is kept in the map's entry: a list would be one more allocation
+/// and one more cache line to reach for every action instance.
+#[derive(Debug, Clone, PartialEq)]
+enum Rows {
+    One(Row),
+    /// Two or more (none only in a saved state, which [`Tracker::check`] refuses).
+    Many(Vec<Row>),
+}
+
+impl Rows {
+    fn as_slice(&self) -> &[Row] {
+        match self {
+            Rows::One(row) => std::slice::from_ref(row),
+            Rows::Many(rows) => rows,
+        }
+    }
+
+    fn push(&mut self, row: Row) {
+        match self {
+            Rows::One(first) => {
+                let first = first.clone();
+                *self = Rows::Many(vec![first, row]);
+            }
+            Rows::Many(rows) => rows.push(row),
+        }
+    }
+
+    /// Removes row `at` of a group of two or more.
+    fn remove(&mut self, at: usize) -> Option<Row> {
+        let Rows::Many(rows) = self else { return None };
+        let removed = (at < rows.len()).then(|| rows.remove(at));
+        if let [last] = rows.as_slice() {
+            *self = Rows::One(last.clone());
+        }
+        removed
+    }
+}
+
+/// Saved as the list it stands for.
+impl Serialize for Rows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.as_slice().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Rows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut rows: Vec<Row> = Deserialize::deserialize(d)?;
+        Ok(match rows.len() {
+            1 => Rows::One(rows.remove(0)),
+            _ => Rows::Many(rows),
+        })
+    }
 }
 
 /// The top row: highest score, then oldest.
@@ -122,9 +185,16 @@ impl Tracker {
             MapEntry::Vacant(e) => e.insert(Support { count: 1, action }).action.clone(),
         };
         self.seq += 1;
-        // A group holds one row but when actions overlap: room for that one, not four.
-        let rows = self.groups.entry(group_key(&action)).or_insert_with(|| Vec::with_capacity(1));
-        rows.push(Row { instance, score, seq: self.seq, action: action.clone() });
+        let row = Row { instance, score, seq: self.seq, action: action.clone() };
+        let rows = match self.groups.entry(group_key(&action)) {
+            MapEntry::Vacant(e) => {
+                e.insert(Rows::One(row));
+                return Some(Decision::Do(action));
+            }
+            MapEntry::Occupied(e) => e.into_mut(),
+        };
+        rows.push(row);
+        let rows = rows.as_slice();
         (top(rows) == Some(rows.len() - 1)).then_some(Decision::Do(action))
     }
 
@@ -149,21 +219,16 @@ impl Tracker {
     fn undo_row(&mut self, instance: &Instance, action: &Resolved) -> Option<Decision> {
         let mut group = self.groups.occupied(&group_key(action))?;
         let rows = group.get_mut();
-        let at = rows.iter().position(|r| &r.instance == instance)?;
-        let was_top = top(rows) == Some(at);
-        let removed = rows.remove(at);
-        let decisions = if !was_top {
-            None
-        } else {
-            match top(rows) {
-                Some(next) => Some(Decision::Do(rows[next].action.clone())),
-                None => Some(Decision::Undo(removed.action)),
-            }
-        };
-        if rows.is_empty() {
-            group.remove();
+        let at = rows.as_slice().iter().position(|r| &r.instance == instance)?;
+        if let Rows::One(_) = rows {
+            let Rows::One(removed) = group.remove() else { return None };
+            return Some(Decision::Undo(removed.action));
         }
-        decisions
+        let was_top = top(rows.as_slice()) == Some(at);
+        rows.remove(at)?;
+        let rows = rows.as_slice();
+        let next = top(rows).filter(|_| was_top);
+        next.map(|next| Decision::Do(rows[next].action.clone()))
     }
 
     /// The instances that raise deduced alarm `name` on `target` now, the one in effect (the
@@ -173,6 +238,7 @@ impl Tracker {
         let key =
             GroupKey { kind: 0, target: Some(target), source: None, alarm: Some(name.into()) };
         let Some(rows) = self.groups.get(&key) else { return Vec::new() };
+        let rows = rows.as_slice();
         let first = top(rows);
         let mut out: Vec<&Instance> = first.map(|i| &rows[i].instance).into_iter().collect();
         out.extend(
@@ -204,6 +270,7 @@ impl Tracker {
     pub fn check(&self) -> Result<(), String> {
         let mut rows = std::collections::HashSet::new();
         for (key, group) in self.groups.iter() {
+            let group = group.as_slice();
             if group.is_empty() {
                 return Err("an empty group".into());
             }
@@ -239,12 +306,12 @@ impl Serialize for Tracker {
 
 impl<'de> Deserialize<'de> for Tracker {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let saved: Saved<ShardedMap<GroupKey, Vec<Row>>, ShardedMap<Instance, u32>> =
+        let saved: Saved<ShardedMap<GroupKey, Rows>, ShardedMap<Instance, u32>> =
             Deserialize::deserialize(d)?;
         let rows: ShardedMap<&Instance, &Arc<Resolved>> = saved
             .groups
             .iter()
-            .flat_map(|(_, rows)| rows.iter().map(|r| (&r.instance, &r.action)))
+            .flat_map(|(_, rows)| rows.as_slice().iter().map(|r| (&r.instance, &r.action)))
             .collect();
         let mut support = ShardedMap::default();
         for (instance, count) in saved.support.iter() {
@@ -343,7 +410,7 @@ mod tests {
 
     #[test]
     fn a_saved_support_without_a_row_is_refused() {
-        let groups: ShardedMap<GroupKey, Vec<Row>> = ShardedMap::default();
+        let groups: ShardedMap<GroupKey, Rows> = ShardedMap::default();
         let saved = Saved { groups, support: vec![(inst("b", 8), 1u32)], seq: 1 };
         let text = serde_json::to_string(&saved).expect("saves");
         let error = serde_json::from_str::<Tracker>(&text).map(|_| ()).expect_err("refused");
