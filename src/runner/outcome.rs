@@ -51,36 +51,19 @@ impl Outcome {
 
     /// Empties every list and keeps its room.
     pub fn clear(&mut self) {
-        let Outcome {
-            alarms_activated,
-            alarms_updated,
-            alarms_deactivated,
-            resources_changed,
-            resources_added,
-            resources_deleted,
-            causes_added,
-            causes_removed,
-            mistral,
-            explanations,
-            warnings,
-            touched,
-        } = self;
-        for list in [
-            alarms_activated,
-            alarms_updated,
-            alarms_deactivated,
-            resources_changed,
-            resources_added,
-            resources_deleted,
-            touched,
-        ] {
-            list.clear();
-        }
-        causes_added.clear();
-        causes_removed.clear();
-        mistral.clear();
-        explanations.clear();
-        warnings.clear();
+        self.alarms_activated.clear();
+        self.alarms_updated.clear();
+        self.alarms_deactivated.clear();
+        self.resources_changed.clear();
+        self.resources_added.clear();
+        self.resources_deleted.clear();
+        self.causes_added.clear();
+        self.causes_removed.clear();
+        self.mistral.clear();
+        self.explanations.clear();
+        self.warnings.clear();
+        self.touched.clear();
+        debug_assert!(self.is_empty(), "a list that Outcome::clear does not empty");
     }
 
     /// Records what `changes` did; `graph` holds the state after them.

@@ -1,4 +1,5 @@
-//! A list of one change is staged without [`Runner::check`]: what that relies on.
+//! A list of one change is staged without [`Runner::check`]: what that relies on; an outcome
+//! handed back serves the next evaluation.
 
 use super::{Change, RunError, Runner};
 use crate::compile::ir::RuleSet;
@@ -75,4 +76,24 @@ fn a_refused_single_change_says_what_the_check_says_and_changes_nothing() {
         );
         assert_eq!(saved(&r), before, "{c:?} changed the runner");
     }
+}
+
+#[test]
+fn an_outcome_handed_back_keeps_its_room_and_none_of_its_contents() {
+    let mut r = runner();
+    let Ok(first) = r.apply(&[change(
+        json!({"op": "add_resource", "resource": {"id": "h3", "type": "nova.host"}}),
+    )]) else {
+        panic!("adds a host")
+    };
+    assert!(first.resources_added.len() == 1 && !first.touched.is_empty());
+    let room = first.touched.capacity();
+    r.recycle(first);
+    let cleared = change(
+        json!({"op": "clear_alarm", "alarm": {"type": "zabbix", "name": "nic", "target": "h1"}}),
+    );
+    let Ok(next) = r.apply(&[cleared]) else { panic!("clears the alarm") };
+    assert!(next.resources_added.is_empty(), "the first outcome's host came back: {next:?}");
+    assert_eq!(next.alarms_deactivated.len(), 1);
+    assert!(next.touched.capacity() >= room);
 }
