@@ -1,7 +1,7 @@
 //! Storage that grows without moving what it holds.
 //!
 //! A `Vec` grows by copying everything into one twice as large: the graph's vertex slots
-//! at a million vertices are 64 MiB, its interner's spans 24 MiB, moved with both copies
+//! at a million vertices are 64 MiB, its interner's spans 16 MiB, moved with both copies
 //! resident by whichever event adds the element past the capacity the load reserved (a
 //! first deduced alarm, say), and the world stops for milliseconds. A [`Chunked`] keeps its
 //! elements in chunks of [`CHUNK`] that are allocated at full size and never grow, so adding

@@ -202,10 +202,11 @@ impl<'de> Deserialize<'de> for Interner {
             let Some(s) = text.get(start..start + len as usize) else {
                 return Err(D::Error::custom("interner text does not split into its strings"));
             };
-            if interner.get(s).is_some() {
+            let next = interner.len();
+            let sym = interner.intern(s).map_err(|_| D::Error::custom("interner overflow"))?;
+            if sym.0 as usize != next {
                 return Err(D::Error::custom("interner holds a string twice"));
             }
-            interner.intern(s).map_err(|_| D::Error::custom("interner overflow"))?;
             start += len as usize;
         }
         if start != text.len() {
@@ -270,6 +271,21 @@ mod tests {
         assert_eq!(back.resolve(next), "after the save");
         assert_eq!(back.intern(&long).expect("intern"), syms[1_000]);
         assert_eq!(serde_json::to_string(&back).ok().map(|t| t.len() > saved.len()), Some(true));
+    }
+
+    #[test]
+    fn a_saved_interner_that_does_not_split_into_distinct_strings_is_refused() {
+        let read = |text: &str| serde_json::from_str::<Interner>(text).map(|i| i.len());
+        assert_eq!(read(r#"["abc",[1,2]]"#).ok(), Some(2));
+        let refused = [
+            (r#"["aa",[1,1]]"#, "holds a string twice"),
+            (r#"["abc",[1,5]]"#, "does not split"),
+            (r#"["abc",[1,1]]"#, "longer than its strings"),
+        ];
+        for (text, why) in refused {
+            let error = read(text).expect_err(text).to_string();
+            assert!(error.contains(why), "{text}: {error}");
+        }
     }
 
     #[test]

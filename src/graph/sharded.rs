@@ -57,17 +57,23 @@ fn skewed(hash: u64, bits: u32) -> usize {
     let mask = (1u64 << bits) - 1;
     let first = (hash >> 32) & mask;
     let second = (hash >> (32 + bits)) & mask;
-    let rbits = 25 - 2 * bits;
+    let (rbits, third) = third_pick(bits);
     let draw = (hash >> (32 + 2 * bits)) & ((1 << rbits) - 1);
-    let third = ((1u64 << rbits) + 1) / 3;
     (if draw < third { first.max(second) } else { first }) as usize
+}
+
+/// The bits of [`skewed`]'s third pick among `2^bits` shards, and the draws below which a
+/// key takes the larger of two picks: the nearest to a third of them.
+fn third_pick(bits: u32) -> (u32, u64) {
+    let rbits = 25 - 2 * bits;
+    (rbits, ((1u64 << rbits) + 1) / 3)
 }
 
 /// The part of `n` entries that shard `j` of `2^bits` expects under [`skewed`], rounded up.
 fn share(n: usize, j: usize, bits: u32) -> usize {
     let shards = (1u64 << bits) as f64;
-    let rbits = 25 - 2 * bits;
-    let p = (((1u64 << rbits) + 1) / 3) as f64 / (1u64 << rbits) as f64;
+    let (rbits, third) = third_pick(bits);
+    let p = third as f64 / (1u64 << rbits) as f64;
     let part = (1.0 - p) / shards + p * (2 * j + 1) as f64 / (shards * shards);
     (n as f64 * part).ceil() as usize
 }

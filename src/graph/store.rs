@@ -518,10 +518,10 @@ impl Graph {
 /// Vertex slots: they never move, so a graph grows without copying its vertices.
 pub(crate) type Slots = Chunked<Option<Vertex>>;
 
-/// The hash of a stored vertex's key, for growing the key table.
 /// The length [`Graph::reserve`] assumes for an id or a name.
 const NAME_BYTES: usize = 16;
 
+/// The hash of a stored vertex's key, for growing the key table.
 fn key_hash(hasher: &SeededHasher, slots: &Slots, id: VertexId) -> u64 {
     match slots.get(id.0 as usize) {
         Some(Some(v)) => hasher.hash_one((v.vitrage_type, v.entity_id)),
