@@ -205,15 +205,14 @@ impl Graph {
         if vertex.is_deleted {
             return Ok(false);
         }
-        let live: Vec<EdgeKey> = vertex
-            .adj
-            .as_slice()
-            .iter()
-            .filter(|a| !a.is_deleted && !a.is_loop_mirror(id))
-            .map(|a| a.edge_key(id))
-            .collect();
-        for key in live {
-            self.set_edge_deleted(key, true)?;
+        // Deleting an edge only flags entries, so the list keeps its order and length while
+        // it is walked: no copy of the keys is needed.
+        let mut at = 0;
+        while let Some(&a) = self.vertex(id).and_then(|v| v.adj.as_slice().get(at)) {
+            if !a.is_deleted && !a.is_loop_mirror(id) {
+                self.set_edge_deleted(a.edge_key(id), true)?;
+            }
+            at += 1;
         }
         let vertex = self.live_vertex_mut(id)?;
         vertex.is_deleted = true;
@@ -462,15 +461,16 @@ impl Graph {
     /// Sets the deleted flag of a stored edge at both ends, keeps the label index and counts
     /// in step, and records the change; returns whether the flag changed.
     fn set_edge_deleted(&mut self, key: EdgeKey, deleted: bool) -> Result<bool, GraphError> {
-        let current = self.find_out(key).ok_or(GraphError::NoSuchEdge(key))?.is_deleted;
-        if current == deleted {
+        let missing = GraphError::NoSuchEdge(key);
+        let source = &mut self.vertex_mut(key.source).map_err(|_| missing.clone())?.adj;
+        let at = source.position(&out_probe(key)).ok_or(missing)?;
+        if source.as_slice().get(at).is_some_and(|a| a.is_deleted == deleted) {
             return Ok(false);
         }
-        for (owner, probe) in [(key.source, out_probe(key)), (key.target, in_probe(key))] {
-            let adj = &mut self.vertex_mut(owner)?.adj;
-            if let Some(pos) = adj.position(&probe) {
-                adj.set_deleted(pos, deleted);
-            }
+        source.set_deleted(at, deleted);
+        let target = &mut self.vertex_mut(key.target)?.adj;
+        if let Some(pos) = target.position(&in_probe(key)) {
+            target.set_deleted(pos, deleted);
         }
         self.index_edge(key, !deleted);
         let change =
