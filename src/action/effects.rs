@@ -252,7 +252,8 @@ mod tests {
 
     #[test]
     fn a_deduced_id_is_recognised_without_being_built() {
-        for (name, target) in [("host nic failure", "host-1"), ("a:b", "c"), ("é", ""), ("", "x")] {
+        for (name, target) in [("host nic failure", "host-1"), ("a:b", "c"), ("é", ""), ("", "x")]
+        {
             let id = deduced_id(name, target);
             assert!(is_deduced_id(&id, name, target), "{id}");
         }
