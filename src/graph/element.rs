@@ -273,6 +273,30 @@ impl AdjList {
         self.as_slice().binary_search_by_key(&probe.order(), Adj::order).ok()
     }
 
+    /// Whether another entry of the same direction and label as the one at `at` is live.
+    ///
+    /// Looked for nearest first, on both sides: a vertex's edges of one label are often
+    /// deleted one after another in list order (a deduced alarm's causal edges, as its
+    /// instances' alarms clear), so a scan from the start of the run would pass over every
+    /// entry deleted before this one, quadratic in the vertex's degree.
+    pub(crate) fn live_near(&self, at: usize) -> bool {
+        let entries = self.as_slice();
+        let Some(entry) = entries.get(at) else { return false };
+        let run = |a: &&Adj| (a.dir, a.label) == (entry.dir, entry.label);
+        let mut after = entries[at + 1..].iter().take_while(run);
+        let mut before = entries[..at].iter().rev().take_while(run);
+        loop {
+            match (after.next(), before.next()) {
+                (None, None) => return false,
+                (a, b) => {
+                    if a.is_some_and(|a| !a.is_deleted) || b.is_some_and(|b| !b.is_deleted) {
+                        return true;
+                    }
+                }
+            }
+        }
+    }
+
     /// Sets the deleted flag of the entry at `pos`, if there is one.
     pub(crate) fn set_deleted(&mut self, pos: usize, deleted: bool) {
         let entry = match self {
@@ -324,5 +348,40 @@ impl AdjList {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(entries: &[(Dir, Label, u32, bool)]) -> AdjList {
+        let mut adj = AdjList::default();
+        for &(dir, label, other, is_deleted) in entries {
+            adj.insert(Adj { dir, label, other: VertexId(other), is_deleted });
+        }
+        adj
+    }
+
+    #[test]
+    fn live_near_looks_only_at_the_entries_of_the_same_direction_and_label() {
+        let (on, causes) = (Label::ON, Label::CAUSES);
+        let adj = list(&[
+            (Dir::Out, on, 1, false),
+            (Dir::Out, causes, 2, true),
+            (Dir::Out, causes, 3, false),
+            (Dir::Out, causes, 4, true),
+            (Dir::In, causes, 5, false),
+        ]);
+        let at = |dir, label, other| {
+            adj.position(&Adj { dir, label, other: VertexId(other), is_deleted: false })
+        };
+        let (two, three, four) =
+            (at(Dir::Out, causes, 2), at(Dir::Out, causes, 3), at(Dir::Out, causes, 4));
+        assert!(two.is_some_and(|p| adj.live_near(p)));
+        assert!(four.is_some_and(|p| adj.live_near(p)));
+        // 3 is the only live one of its run; the live `on` and incoming entries do not count.
+        assert!(three.is_some_and(|p| !adj.live_near(p)));
+        assert!(!adj.live_near(99));
     }
 }

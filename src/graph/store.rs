@@ -269,7 +269,7 @@ impl Graph {
         let inc = Adj { dir: Dir::In, label: key.label, other: key.source, is_deleted: false };
         self.live_vertex_mut(key.source)?.adj.insert(out);
         self.live_vertex_mut(key.target)?.adj.insert(inc);
-        self.index_edge(key, true);
+        self.index_edge(key, true, true);
         self.changes.push(GraphChange::EdgeAdded(key));
         Ok(true)
     }
@@ -468,11 +468,12 @@ impl Graph {
             return Ok(false);
         }
         source.set_deleted(at, deleted);
+        let still_leaves = source.live_near(at);
         let target = &mut self.vertex_mut(key.target)?.adj;
         if let Some(pos) = target.position(&in_probe(key)) {
             target.set_deleted(pos, deleted);
         }
-        self.index_edge(key, !deleted);
+        self.index_edge(key, !deleted, still_leaves);
         let change =
             if deleted { GraphChange::EdgeDeleted(key) } else { GraphChange::EdgeAdded(key) };
         self.changes.push(change);
@@ -480,8 +481,8 @@ impl Graph {
     }
 
     /// Counts an edge whose adjacency entries were just made live (or deleted) into (or out
-    /// of) the label index.
-    fn index_edge(&mut self, key: EdgeKey, live: bool) {
+    /// of) the label index; `still_leaves` when its source has another live edge of its label.
+    fn index_edge(&mut self, key: EdgeKey, live: bool, still_leaves: bool) {
         if live {
             let edges = self.by_label.entry(key.label).or_default();
             edges.sources.insert(key.source);
@@ -489,7 +490,6 @@ impl Graph {
             self.live_edges += 1;
             return;
         }
-        let still_leaves = self.live_adj(key.source, Dir::Out, key.label).next().is_some();
         if let Some(edges) = self.by_label.get_mut(&key.label) {
             if !still_leaves {
                 edges.sources.remove(key.source);
