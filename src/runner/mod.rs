@@ -107,6 +107,8 @@ pub struct Runner {
     action_ids: rustc_hash::FxHashSet<action::ActionId>,
     /// The shared names of the current rules' scenarios, by scenario index.
     names: Vec<ScenarioNames>,
+    /// Per rule, the variables its scenario's actions target, by action.
+    ends: Vec<Vec<ActionEnds>>,
     resources: index::ResourceIndex,
     alarms: BTreeMap<(String, String, String, String), VertexId>,
     /// Live `raise_alarm` instances per causal edge they ask for.
@@ -127,6 +129,7 @@ impl Runner {
             ValueTables::builtin().map_err(|e| bad("datasource values", format!("{e:?}")))?;
         let mut action_ids = rustc_hash::FxHashSet::default();
         let names = scenario_names(&rules, &mut action_ids);
+        let ends = action_ends(&rules);
         Ok(Runner {
             graph,
             // Made with the graph: what it remembers is in the graph's symbols.
@@ -138,6 +141,7 @@ impl Runner {
             workflows: Workflows::default(),
             action_ids,
             names,
+            ends,
             resources: index::ResourceIndex::default(),
             alarms: BTreeMap::new(),
             causes: HashMap::default(),
@@ -459,6 +463,7 @@ impl Runner {
             .filter(|a| !old_ids.contains(&scenario_of(&rules, a)))
             .collect();
         self.names = scenario_names(&rules, &mut self.action_ids);
+        self.ends = action_ends(&rules);
         self.rules = rules;
         self.compiled = compiled;
         self.inc = inc;
@@ -570,7 +575,9 @@ impl Runner {
         let scenario = &self.rules.scenarios[rule.scenario.0 as usize];
         let names = &self.names[rule.scenario.0 as usize];
         let trigger = sorted(&a.binding);
-        for (spec, id) in scenario.actions.iter().zip(&names.actions) {
+        let ends = self.ends.get(a.rule as usize).map_or(&[][..], Vec::as_slice);
+        let actions = scenario.actions.iter().zip(&names.actions);
+        for ((spec, id), spec_ends) in actions.zip(ends) {
             let id = id.clone();
             let why = || {
                 let binding: Vec<String> = rule
@@ -615,11 +622,8 @@ impl Runner {
                 }
                 continue;
             }
-            let bound = |entity: &Option<String>| {
-                let entity = entity.as_deref()?;
-                rule.vars.iter().position(|v| v.entity == entity).map(|i| a.binding[i])
-            };
-            let targets = (bound(&spec.target), bound(&spec.source));
+            let bound = |var: Option<usize>| a.binding.get(var?).copied();
+            let targets = (bound(spec_ends.target), bound(spec_ends.source));
             let instance = Instance { action: id.clone(), trigger: trigger.clone(), targets };
             let made = if appeared {
                 let Some(resolved) = action::resolve(
@@ -728,6 +732,30 @@ struct ScenarioNames {
     scenario: std::sync::Arc<str>,
     /// The ids of its actions, in order.
     actions: Vec<action::ActionId>,
+}
+
+/// The variables of a rule that one of its scenario's actions targets: found once for the
+/// rules rather than by entity name for every action instance.
+#[derive(Debug, Clone, Copy)]
+struct ActionEnds {
+    target: Option<usize>,
+    source: Option<usize>,
+}
+
+fn action_ends(rules: &RuleSet) -> Vec<Vec<ActionEnds>> {
+    let actions = |rule: &crate::compile::ir::Rule| {
+        let var = |entity: &Option<String>| {
+            let entity = entity.as_deref()?;
+            rule.vars.iter().position(|v| v.entity == entity)
+        };
+        let scenario = rules.scenarios.get(rule.scenario.0 as usize);
+        let specs = scenario.map_or(&[][..], |s| s.actions.as_slice());
+        specs
+            .iter()
+            .map(|a| ActionEnds { target: var(&a.target), source: var(&a.source) })
+            .collect()
+    };
+    rules.rules.iter().map(actions).collect()
 }
 
 fn scenario_names(

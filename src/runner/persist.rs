@@ -183,6 +183,7 @@ impl Runner {
         let mut action_ids: rustc_hash::FxHashSet<_> =
             saved.action_ids.iter().map(|id| crate::action::ActionId::new(id)).collect();
         let names = super::scenario_names(&rules, &mut action_ids);
+        let ends = super::action_ends(&rules);
         let tables = ValueTables::builtin()
             .map_err(|e| RestoreError::Invalid(format!("datasource values: {e:?}")))?;
         Ok(Runner {
@@ -196,6 +197,7 @@ impl Runner {
             workflows: saved.workflows,
             action_ids,
             names,
+            ends,
             resources,
             alarms: saved.alarms,
             causes,
