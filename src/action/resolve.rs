@@ -51,21 +51,19 @@ pub enum ResolvedKind {
     },
 }
 
-/// Binds `spec` to the activation of `rule` with `binding`; warnings for `get_attr` that give
-/// null are pushed to `warnings`.
+/// Binds `spec` to the activation of `rule` with `binding`, whose vertices at the spec's
+/// target and source entities are `(target, source)` (the runner finds their variables once
+/// for the rules); warnings for `get_attr` that give null are pushed to `warnings`.
 pub fn resolve(
     id: super::ActionId,
     spec: &ActionSpec,
     rule: &Rule,
     binding: &[VertexId],
+    (target, source): (Option<VertexId>, Option<VertexId>),
     graph: &Graph,
     warnings: &mut Vec<String>,
 ) -> Option<Resolved> {
-    let vertex_of = |entity: &str| {
-        rule.vars.iter().position(|v| v.entity == entity).and_then(|i| binding.get(i).copied())
-    };
-    let target = spec.target.as_deref().and_then(vertex_of);
-    let source = spec.source.as_deref().and_then(vertex_of);
+    let vertex_of = |entity: &str| rule.var_of(entity).and_then(|i| binding.get(i).copied());
     if spec.target.is_some() && target.is_none() || spec.source.is_some() && source.is_none() {
         // The clause does not bind the target: this clause does not fire the action.
         return None;

@@ -99,6 +99,13 @@ pub struct Rule {
     pub negations: Vec<Negation>,
 }
 
+impl Rule {
+    /// The variable bound to template entity `entity`, by index in [`Rule::vars`].
+    pub fn var_of(&self, entity: &str) -> Option<usize> {
+        self.vars.iter().position(|v| v.entity == entity)
+    }
+}
+
 /// A variable: a template entity and the relation its vertex must be in.
 #[derive(Debug, Clone, Serialize)]
 pub struct VarSpec {

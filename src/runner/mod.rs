@@ -579,6 +579,8 @@ impl Runner {
         let actions = scenario.actions.iter().zip(&names.actions);
         for ((spec, id), spec_ends) in actions.zip(ends) {
             let id = id.clone();
+            let bound = |var: Option<usize>| a.binding.get(var?).copied();
+            let targets = (bound(spec_ends.target), bound(spec_ends.source));
             let why = || {
                 let binding: Vec<String> = rule
                     .vars
@@ -601,14 +603,21 @@ impl Runner {
                     scenario: names.scenario.clone(),
                     bound: external_ids(graph, &trigger),
                 };
-                let resolved =
-                    || match action::resolve(id.clone(), spec, rule, &a.binding, graph, warnings) {
-                        Some(Resolved {
-                            kind: ResolvedKind::ExecuteMistral { workflow, input },
-                            ..
-                        }) => Some((workflow, input, a.binding.clone())),
-                        _ => None,
-                    };
+                let resolved = || match action::resolve(
+                    id.clone(),
+                    spec,
+                    rule,
+                    &a.binding,
+                    targets,
+                    graph,
+                    warnings,
+                ) {
+                    Some(Resolved {
+                        kind: ResolvedKind::ExecuteMistral { workflow, input },
+                        ..
+                    }) => Some((workflow, input, a.binding.clone())),
+                    _ => None,
+                };
                 if let Some(request) = self.workflows.appeared(&id, &trigger, identity, resolved) {
                     if self.explain {
                         let rule = why();
@@ -622,8 +631,6 @@ impl Runner {
                 }
                 continue;
             }
-            let bound = |var: Option<usize>| a.binding.get(var?).copied();
-            let targets = (bound(spec_ends.target), bound(spec_ends.source));
             let instance = Instance { action: id.clone(), trigger: trigger.clone(), targets };
             let made = if appeared {
                 let Some(resolved) = action::resolve(
@@ -631,6 +638,7 @@ impl Runner {
                     spec,
                     rule,
                     &a.binding,
+                    targets,
                     &self.graph,
                     &mut self.outcome.warnings,
                 ) else {
@@ -744,10 +752,7 @@ struct ActionEnds {
 
 fn action_ends(rules: &RuleSet) -> Vec<Vec<ActionEnds>> {
     let actions = |rule: &crate::compile::ir::Rule| {
-        let var = |entity: &Option<String>| {
-            let entity = entity.as_deref()?;
-            rule.vars.iter().position(|v| v.entity == entity)
-        };
+        let var = |entity: &Option<String>| rule.var_of(entity.as_deref()?);
         let scenario = rules.scenarios.get(rule.scenario.0 as usize);
         let specs = scenario.map_or(&[][..], |s| s.actions.as_slice());
         specs
