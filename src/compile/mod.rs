@@ -78,7 +78,7 @@ pub fn lower(
             for action in &scenario.actions {
                 for (role, entity) in [("target", &action.target), ("source", &action.source)] {
                     let Some(entity) = entity else { continue };
-                    let binds = |r: &Rule| r.vars.iter().any(|v| &v.entity == entity);
+                    let binds = |r: &Rule| r.var_of(entity).is_some();
                     let bound = rules.iter().filter(|r| binds(r)).count();
                     if bound == rules.len() {
                         continue;
