@@ -13,7 +13,6 @@ use super::compiled::Compiled;
 use super::eval::{self, Binding};
 use crate::compile::ir::{End, RelationId, Var};
 use crate::graph::{EdgeKey, Graph, GraphChange, Label, MapEntry, ShardedMap, VertexId};
-use rustc_hash::FxHashMap as HashMap;
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 
@@ -85,15 +84,19 @@ struct RegionScratch {
     stale: Vec<Activation>,
 }
 
+/// Where each relation and label is used in the rules, looked up for every vertex and edge
+/// an event changes. Relations are dense indices and a template set has a handful of labels,
+/// so these are a vector and a sorted list rather than hash maps: an index or a few
+/// comparisons instead of a hash and a probe per change.
 #[derive(Debug, Default)]
 struct Uses {
-    vars_of_relation: HashMap<RelationId, Vec<(usize, Var)>>,
+    vars_of_relation: ByRelation<(usize, Var)>,
     /// (rule, source var, target var) of positive edges per label.
-    edges_of_label: HashMap<Label, Vec<(usize, Var, Var)>>,
+    edges_of_label: ByLabel<(usize, Var, Var)>,
     /// (rule, negation index) per label.
-    negations_of_label: HashMap<Label, Vec<(usize, usize)>>,
+    negations_of_label: ByLabel<(usize, usize)>,
     /// (rule, negation index, free end is the source) per free-end relation.
-    free_ends: HashMap<RelationId, Vec<(usize, usize, bool)>>,
+    free_ends: ByRelation<(usize, usize, bool)>,
 }
 
 impl Uses {
@@ -101,22 +104,74 @@ impl Uses {
         let mut u = Uses::default();
         for (r, rule) in c.rules.iter().enumerate() {
             for (v, rel) in rule.relations.iter().enumerate() {
-                u.vars_of_relation.entry(*rel).or_default().push((r, Var(v as u32)));
+                u.vars_of_relation.push(*rel, (r, Var(v as u32)));
             }
             for &(s, t, label) in &rule.edges {
-                u.edges_of_label.entry(label).or_default().push((r, s, t));
+                u.edges_of_label.push(label, (r, s, t));
             }
             for (k, n) in rule.negations.iter().enumerate() {
-                u.negations_of_label.entry(n.label).or_default().push((r, k));
+                u.negations_of_label.push(n.label, (r, k));
                 if let End::Free { relation, .. } = &n.source {
-                    u.free_ends.entry(*relation).or_default().push((r, k, true));
+                    u.free_ends.push(*relation, (r, k, true));
                 }
                 if let End::Free { relation, .. } = &n.target {
-                    u.free_ends.entry(*relation).or_default().push((r, k, false));
+                    u.free_ends.push(*relation, (r, k, false));
                 }
             }
         }
         u
+    }
+}
+
+/// A list per relation, indexed by the relation.
+#[derive(Debug)]
+struct ByRelation<T>(Vec<Vec<T>>);
+
+impl<T> Default for ByRelation<T> {
+    fn default() -> Self {
+        ByRelation(Vec::new())
+    }
+}
+
+impl<T> ByRelation<T> {
+    fn push(&mut self, rel: RelationId, item: T) {
+        let i = rel.0 as usize;
+        if self.0.len() <= i {
+            self.0.resize_with(i + 1, Vec::new);
+        }
+        self.0[i].push(item);
+    }
+
+    /// The list of `rel`; empty for a relation no rule uses.
+    fn get(&self, rel: RelationId) -> &[T] {
+        self.0.get(rel.0 as usize).map_or(&[], Vec::as_slice)
+    }
+}
+
+/// A list per label, sorted by label.
+#[derive(Debug)]
+struct ByLabel<T>(Vec<(Label, Vec<T>)>);
+
+impl<T> Default for ByLabel<T> {
+    fn default() -> Self {
+        ByLabel(Vec::new())
+    }
+}
+
+impl<T> ByLabel<T> {
+    fn push(&mut self, label: Label, item: T) {
+        match self.0.binary_search_by_key(&label, |(l, _)| *l) {
+            Ok(i) => self.0[i].1.push(item),
+            Err(i) => self.0.insert(i, (label, vec![item])),
+        }
+    }
+
+    /// The list of `label`; empty for a label no rule uses.
+    fn get(&self, label: Label) -> &[T] {
+        match self.0.binary_search_by_key(&label, |(l, _)| *l) {
+            Ok(i) => &self.0[i].1,
+            Err(_) => &[],
+        }
     }
 }
 
@@ -285,10 +340,10 @@ impl Incremental {
         v: VertexId,
         regions: &mut Vec<Region>,
     ) {
-        for &(r, var) in self.uses.vars_of_relation.get(&rel).into_iter().flatten() {
+        for &(r, var) in self.uses.vars_of_relation.get(rel) {
             regions.push((r, var, v));
         }
-        for &(r, k, free_is_source) in self.uses.free_ends.get(&rel).into_iter().flatten() {
+        for &(r, k, free_is_source) in self.uses.free_ends.get(rel) {
             let n = &c.rules[r].negations[k];
             let bound_end = if free_is_source { &n.target } else { &n.source };
             match bound_end {
@@ -325,7 +380,7 @@ impl Incremental {
         empty: &[bool],
         regions: &mut Vec<Region>,
     ) {
-        for &(r, s, _) in self.uses.edges_of_label.get(&k.label).into_iter().flatten() {
+        for &(r, s, _) in self.uses.edges_of_label.get(k.label) {
             // A binding through the edge has its source at `s`. When the source is outside
             // `s`'s relation now (a deduced alarm's `on` edge, for a rule on monitor alarms),
             // no binding holds; one that held had the source in the relation, which it then
@@ -337,7 +392,7 @@ impl Incremental {
                 regions.push((r, s, k.source));
             }
         }
-        for &(r, n) in self.uses.negations_of_label.get(&k.label).into_iter().flatten() {
+        for &(r, n) in self.uses.negations_of_label.get(k.label) {
             let neg = &c.rules[r].negations[n];
             match (&neg.source, &neg.target) {
                 (End::Bound(s), _) => {
