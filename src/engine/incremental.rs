@@ -684,6 +684,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn use_tables_give_each_key_its_items_in_order_and_nothing_to_others() {
+        let mut by_rel = ByRelation::default();
+        by_rel.push(RelationId(4), 'a');
+        by_rel.push(RelationId(1), 'b');
+        by_rel.push(RelationId(4), 'c');
+        assert_eq!(
+            (by_rel.get(RelationId(4)), by_rel.get(RelationId(1))),
+            (&['a', 'c'][..], &['b'][..])
+        );
+        assert!(by_rel.get(RelationId(0)).is_empty() && by_rel.get(RelationId(99)).is_empty());
+        let mut by_label = ByLabel::default();
+        by_label.push(Label::ON, 1);
+        by_label.push(Label::CONTAINS, 2);
+        by_label.push(Label::ON, 3);
+        assert_eq!(
+            (by_label.get(Label::ON), by_label.get(Label::CONTAINS)),
+            (&[1, 3][..], &[2][..])
+        );
+        assert!(by_label.get(Label::CAUSES).is_empty());
+    }
+
+    #[test]
     fn relation_member_counts_follow_the_bits_and_are_counted_again_on_restore() {
         let mut m = Membership::new(70);
         let (a, b) = (VertexId(3), VertexId(9));
