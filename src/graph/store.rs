@@ -468,7 +468,8 @@ impl Graph {
             return Ok(false);
         }
         source.set_deleted(at, deleted);
-        let still_leaves = source.live_near(at);
+        // Read by the label index only when the edge leaves it.
+        let still_leaves = !deleted || source.live_near(at);
         let target = &mut self.vertex_mut(key.target)?.adj;
         if let Some(pos) = target.position(&in_probe(key)) {
             target.set_deleted(pos, deleted);
@@ -481,7 +482,8 @@ impl Graph {
     }
 
     /// Counts an edge whose adjacency entries were just made live (or deleted) into (or out
-    /// of) the label index; `still_leaves` when its source has another live edge of its label.
+    /// of) the label index; for a deletion, `still_leaves` when its source has another live
+    /// edge of its label (a live edge is counted in whatever it says).
     fn index_edge(&mut self, key: EdgeKey, live: bool, still_leaves: bool) {
         if live {
             let edges = self.by_label.entry(key.label).or_default();
