@@ -7,6 +7,8 @@
 use super::resolve::{Resolved, ResolvedKind};
 use super::tracker::Decision;
 use crate::graph::values::Normaliser;
+use std::sync::Arc;
+
 use crate::graph::{
     Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Sym, Value, VertexId, names,
 };
@@ -44,7 +46,7 @@ fn perform(graph: &mut Graph, values: &mut Normaliser, a: &Resolved) -> Result<(
     match &a.kind {
         ResolvedKind::SetState { state } => {
             let Some(t) = a.target else { return Ok(()) };
-            let value = graph.str_value(state)?;
+            let value = Value::Str(graph.intern_shared(state)?);
             graph.update_vertex(t, Props::from_pairs([(names::VITRAGE_STATE, value)]))?;
             values.refresh_vertex(graph, t)?;
         }
@@ -168,24 +170,26 @@ fn target_id(graph: &Graph, target: VertexId) -> Option<Sym> {
     Some(vertex.get_str(names::ID).unwrap_or(vertex.entity_id()))
 }
 
+/// The template's literals are interned by their allocation ([`Graph::intern_shared`]):
+/// every raise of an alarm hands over the same two.
 fn raise(
     graph: &mut Graph,
     values: &mut Normaliser,
     target: VertexId,
-    name: &str,
-    severity: &str,
+    name: &Arc<str>,
+    severity: &Arc<str>,
 ) -> Result<VertexId, GraphError> {
-    let sev = graph.intern(severity)?;
+    let sev = graph.intern_shared(severity)?;
     // The id is made and interned once: it finds the alarm raised already, or names the new one.
     let id = deduced_id(name, target_id(graph, target).map_or("", |id| graph.resolve(id)));
-    let (kind, entity_id) = (graph.intern(DEDUCED_TYPE)?, graph.intern(&id)?);
+    let (kind, entity_id) = (graph.intern_static(DEDUCED_TYPE)?, graph.intern(&id)?);
     let existing = graph.vertex_by_key(kind, entity_id).filter(|&v| is_live(graph, v));
     if let Some(existing) = existing {
         graph.update_vertex(existing, Props::from_pairs([(names::SEVERITY, Value::Str(sev))]))?;
         values.refresh_vertex(graph, existing)?;
         return Ok(existing);
     }
-    let name = graph.intern(name)?;
+    let name = graph.intern_shared(name)?;
     let spec = AlarmSpec { kind, entity_id, name, severity: sev, target, extra: &[] };
     add_alarm(graph, values, spec)
 }
@@ -215,7 +219,7 @@ pub fn add_alarm(
 ) -> Result<VertexId, GraphError> {
     let target_id = match target_id(graph, a.target) {
         Some(id) => Value::Str(id),
-        None => graph.str_value("")?,
+        None => Value::Str(graph.intern_static("")?),
     };
     let target_type = graph.vertex(a.target).map(|v| v.vitrage_type());
     let (entity_id, vitrage_type) = (a.entity_id, a.kind);
@@ -224,7 +228,7 @@ pub fn add_alarm(
     props.extend([
         (names::NAME, Value::Str(a.name)),
         (names::SEVERITY, Value::Str(a.severity)),
-        (names::STATE, graph.str_value("Active")?),
+        (names::STATE, Value::Str(graph.intern_static("Active")?)),
         (names::RESOURCE_ID, target_id),
         (names::VITRAGE_RESOURCE_ID, target_id),
     ]);

@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::hash::BuildHasher;
+use std::sync::Arc;
 
 use super::chunked::Chunked;
 use super::sharded::{SeededHasher, ShardedTable};
@@ -47,7 +48,27 @@ pub struct Interner {
     spans: Chunked<(u32, u32)>,
     table: ShardedTable<Sym>,
     hasher: SeededHasher,
+    literals: Literals,
 }
+
+/// The symbols of strings interned again and again from one allocation: a template's
+/// literals (an alarm name, a severity: one `Arc<str>` shared by every action instance) and
+/// the crate's own constants (`vitrage`, `Active`), which every deduced alarm interns.
+///
+/// Keyed by address and length, which name the text for as long as the allocation lives: the
+/// cache keeps a clone of each `Arc`, and a `'static` str never moves. A hit costs a multiply
+/// and a probe where interning hashes and compares the text. It is not saved (it refills),
+/// and it is emptied when full so that templates loaded and removed again and again cannot
+/// keep their literals alive without bound.
+#[derive(Debug, Default)]
+struct Literals {
+    syms: rustc_hash::FxHashMap<(usize, usize), Sym>,
+    kept: Vec<Arc<str>>,
+}
+
+/// Entries of [`Literals`] before it is emptied: far more than the literals of the rule sets
+/// of a cloud.
+const LITERALS_MAX: usize = 4096;
 
 /// log2 of the bytes of a [`Text`] chunk.
 const TEXT_BITS: u32 = 20;
@@ -108,6 +129,7 @@ impl Interner {
             spans: Chunked::default(),
             table: ShardedTable::new(),
             hasher: SeededHasher::default(),
+            literals: Literals::default(),
         };
         for name in seed {
             // A seed is a short constant list, far from the 4 GiB limit, so this cannot fail.
@@ -133,6 +155,39 @@ impl Interner {
         let (text, spans, hasher) = (&self.text, &self.spans, &self.hasher);
         self.table.insert_unique(hash, sym, |&sym| hasher.hash_one(resolve(text, spans, sym)));
         Ok(sym)
+    }
+
+    /// [`Interner::intern`] for a constant of the program, remembered by its address.
+    pub fn intern_static(&mut self, s: &'static str) -> Result<Sym, GraphError> {
+        let key = (s.as_ptr() as usize, s.len());
+        if let Some(&sym) = self.literals.syms.get(&key) {
+            return Ok(sym);
+        }
+        let sym = self.intern(s)?;
+        self.remember(key, sym, None);
+        Ok(sym)
+    }
+
+    /// [`Interner::intern`] for a shared string, remembered by its allocation (kept alive, so
+    /// that no other text can take its address while it is remembered).
+    pub fn intern_shared(&mut self, s: &Arc<str>) -> Result<Sym, GraphError> {
+        let key = (s.as_ptr() as usize, s.len());
+        if let Some(&sym) = self.literals.syms.get(&key) {
+            return Ok(sym);
+        }
+        let sym = self.intern(s)?;
+        self.remember(key, sym, Some(s.clone()));
+        Ok(sym)
+    }
+
+    fn remember(&mut self, key: (usize, usize), sym: Sym, keep: Option<Arc<str>>) {
+        let literals = &mut self.literals;
+        if literals.syms.len() >= LITERALS_MAX {
+            literals.syms.clear();
+            literals.kept.clear();
+        }
+        literals.syms.insert(key, sym);
+        literals.kept.extend(keep);
     }
 
     /// Makes room for about `strings` more strings of `bytes` bytes in all.
@@ -194,6 +249,7 @@ impl<'de> Deserialize<'de> for Interner {
             spans: Chunked::default(),
             table: ShardedTable::with_capacity(lens.len()),
             hasher: SeededHasher::default(),
+            literals: Literals::default(),
         };
         interner.spans.reserve(lens.len());
         interner.text.reserve(text.len());
@@ -228,6 +284,37 @@ fn resolve<'a>(text: &'a Text, spans: &Chunked<(u32, u32)>, sym: Sym) -> &'a str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_shared_or_static_string_gets_the_symbol_of_its_text() {
+        let mut interner = Interner::with_seed(&[]);
+        let before = interner.intern("host nic failure").expect("intern");
+        let (a, b): (Arc<str>, Arc<str>) = ("host nic failure".into(), "critical".into());
+        assert_eq!(interner.intern_shared(&a).expect("shared"), before);
+        assert_eq!(interner.intern_shared(&a).expect("again"), before);
+        let critical = interner.intern_shared(&b).expect("new text");
+        assert_eq!(interner.intern("critical").expect("intern"), critical);
+        assert_eq!(interner.intern_static("critical").expect("static"), critical);
+        assert_eq!(
+            interner.intern_static("Active").expect("static"),
+            interner.intern("Active").expect("intern")
+        );
+    }
+
+    #[test]
+    fn shared_strings_dropped_by_their_owners_never_answer_for_another_text() {
+        let mut interner = Interner::with_seed(&[]);
+        // Far past the cache's bound, each string dropped before the next is made: were the
+        // cache not to keep them alive, an address would come back with another text.
+        for i in 0..3 * LITERALS_MAX {
+            let s: Arc<str> = format!("alarm {i}").into();
+            let sym = interner.intern_shared(&s).expect("shared");
+            drop(s);
+            assert_eq!(interner.resolve(sym), format!("alarm {i}"));
+        }
+        assert!(interner.literals.syms.len() <= LITERALS_MAX);
+        assert_eq!(interner.literals.kept.len(), interner.literals.syms.len());
+    }
 
     #[test]
     fn interning_is_idempotent_and_resolves() {

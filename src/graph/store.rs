@@ -86,6 +86,16 @@ impl Graph {
         self.interner.intern(s)
     }
 
+    /// Interns a constant of the program; see [`Interner::intern_static`].
+    pub fn intern_static(&mut self, s: &'static str) -> Result<Sym, GraphError> {
+        self.interner.intern_static(s)
+    }
+
+    /// Interns a shared string such as a template's literal; see [`Interner::intern_shared`].
+    pub fn intern_shared(&mut self, s: &std::sync::Arc<str>) -> Result<Sym, GraphError> {
+        self.interner.intern_shared(s)
+    }
+
     /// Interns `s` as a string [`Value`].
     pub fn str_value(&mut self, s: &str) -> Result<Value, GraphError> {
         Ok(Value::Str(self.interner.intern(s)?))
