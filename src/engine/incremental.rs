@@ -289,11 +289,15 @@ impl Incremental {
                 }
             }
         }
-        for a in s.stale.drain(..) {
+        // Last first, as `Bound::remove` looks for them; recorded first first, the order the
+        // delta's final sort finds cheapest.
+        let gone = delta.disappeared.len();
+        for a in s.stale.drain(..).rev() {
             if self.remove(&a) {
                 delta.disappeared.push(a);
             }
         }
+        delta.disappeared[gone..].reverse();
         for (&i, _) in s.order.iter().zip(&s.known).filter(|(_, known)| !**known) {
             let a = Activation { rule: r as u32, binding: Binding::from(at(i)) };
             // Not stored for the region, so not live: no binding is found twice.
@@ -508,6 +512,12 @@ impl Bound {
 
     /// Removes `a`, a copy of a stored activation: whether it was there, and whether none
     /// is left.
+    ///
+    /// Looked for from the end: a region's stale activations are removed last first
+    /// ([`Incremental::recompute`]), and the lists they share were filled in the same order
+    /// (a host's alarm clears: each activation of its instances leaves the host's list too),
+    /// so the one looked for is the last. From the front, the search walked half the list
+    /// each time, quadratic in a host's instances.
     fn remove(&mut self, a: &Activation) -> (bool, bool) {
         match self {
             Bound::One(x) => {
@@ -515,7 +525,7 @@ impl Bound {
                 (removed, removed)
             }
             Bound::Many(list) => {
-                let Some(i) = list.iter().position(|x| same(x, a)) else { return (false, false) };
+                let Some(i) = list.iter().rposition(|x| same(x, a)) else { return (false, false) };
                 list.swap_remove(i);
                 if let [last] = list.as_slice() {
                     *self = Bound::One(last.clone());
