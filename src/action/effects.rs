@@ -4,11 +4,11 @@
 //! updates its severity in place; undoing it soft-deletes it (and its edges), so a later
 //! raise makes a new vertex, as Vitrage gives it a new `vitrage_id`.
 
+use std::sync::Arc;
+
 use super::resolve::{Resolved, ResolvedKind};
 use super::tracker::Decision;
 use crate::graph::values::Normaliser;
-use std::sync::Arc;
-
 use crate::graph::{
     Category, EdgeKey, Graph, GraphError, Label, NewVertex, Props, Sym, Value, VertexId, names,
 };
