@@ -159,35 +159,30 @@ impl Interner {
 
     /// [`Interner::intern`] for a constant of the program, remembered by its address.
     pub fn intern_static(&mut self, s: &'static str) -> Result<Sym, GraphError> {
-        let key = (s.as_ptr() as usize, s.len());
-        if let Some(&sym) = self.literals.syms.get(&key) {
-            return Ok(sym);
-        }
-        let sym = self.intern(s)?;
-        self.remember(key, sym, None);
-        Ok(sym)
+        self.intern_remembered(s, None)
     }
 
     /// [`Interner::intern`] for a shared string, remembered by its allocation (kept alive, so
     /// that no other text can take its address while it is remembered).
     pub fn intern_shared(&mut self, s: &Arc<str>) -> Result<Sym, GraphError> {
+        self.intern_remembered(s, Some(s))
+    }
+
+    /// Interns `s` through [`Literals`]; `keep` is its allocation when `s` is not `'static`.
+    fn intern_remembered(&mut self, s: &str, keep: Option<&Arc<str>>) -> Result<Sym, GraphError> {
         let key = (s.as_ptr() as usize, s.len());
         if let Some(&sym) = self.literals.syms.get(&key) {
             return Ok(sym);
         }
         let sym = self.intern(s)?;
-        self.remember(key, sym, Some(s.clone()));
-        Ok(sym)
-    }
-
-    fn remember(&mut self, key: (usize, usize), sym: Sym, keep: Option<Arc<str>>) {
         let literals = &mut self.literals;
         if literals.syms.len() >= LITERALS_MAX {
             literals.syms.clear();
             literals.kept.clear();
         }
         literals.syms.insert(key, sym);
-        literals.kept.extend(keep);
+        literals.kept.extend(keep.cloned());
+        Ok(sym)
     }
 
     /// Makes room for about `strings` more strings of `bytes` bytes in all.
