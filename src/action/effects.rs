@@ -66,7 +66,7 @@ fn perform(graph: &mut Graph, values: &mut Normaliser, a: &Resolved) -> Result<(
             let Some(t) = a.target else { return Ok(()) };
             raise(graph, values, t, name, severity)?;
         }
-        ResolvedKind::ExecuteMistral { .. } => {}
+        ResolvedKind::ExecuteMistral(_) => {}
     }
     Ok(())
 }
@@ -96,7 +96,7 @@ fn undo(graph: &mut Graph, values: &mut Normaliser, a: &Resolved) -> Result<(), 
                 graph.delete_vertex(alarm)?;
             }
         }
-        ResolvedKind::ExecuteMistral { .. } => {}
+        ResolvedKind::ExecuteMistral(_) => {}
     }
     Ok(())
 }

@@ -15,7 +15,7 @@ pub mod mistral;
 mod resolve;
 mod tracker;
 
-pub use resolve::{Resolved, ResolvedKind, resolve};
+pub use resolve::{Resolved, ResolvedKind, WorkflowRun, resolve};
 
 pub use id::ActionId;
 pub use tracker::{Decision, Instance, Tracker};

@@ -28,6 +28,14 @@ pub struct Instance {
     pub targets: (Option<VertexId>, Option<VertexId>),
 }
 
+impl Instance {
+    /// The instance of `action` resolved for the match `trigger`: its id, and the target
+    /// and source the action was resolved on.
+    pub fn of(action: &Resolved, trigger: Arc<[VertexId]>) -> Instance {
+        Instance { action: action.id.clone(), trigger, targets: (action.target, action.source) }
+    }
+}
+
 #[derive(Debug, Clone, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupKey {
     kind: u8,
@@ -55,12 +63,58 @@ impl std::hash::Hash for GroupKey {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An instance in its group. The instance is not kept whole: its id and targets are its
+/// action's (which [`Instance::of`] makes true of every instance the tracker is given), so
+/// the row holds only the trigger. With the instance a row took 64 bytes, and every action
+/// instance has one.
+#[derive(Debug, Clone, PartialEq)]
 struct Row {
-    instance: Instance,
+    trigger: Arc<[VertexId]>,
     score: u32,
     seq: u64,
     action: Arc<Resolved>,
+}
+
+impl Row {
+    fn instance(&self) -> Instance {
+        Instance::of(&self.action, self.trigger.clone())
+    }
+
+    fn is(&self, instance: &Instance) -> bool {
+        let a = &self.action;
+        a.id == instance.action
+            && (a.target, a.source) == instance.targets
+            && self.trigger == instance.trigger
+    }
+}
+
+/// What is saved of a row: the instance whole, as before rows left it out.
+#[derive(Serialize, Deserialize)]
+struct SavedRow<I, A> {
+    instance: I,
+    score: u32,
+    seq: u64,
+    action: A,
+}
+
+impl Serialize for Row {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (score, seq) = (self.score, self.seq);
+        SavedRow { instance: self.instance(), score, seq, action: &self.action }.serialize(s)
+    }
+}
+
+/// A saved row whose instance is not its action's is refused: the row could not say it.
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let saved: SavedRow<Instance, Arc<Resolved>> = Deserialize::deserialize(d)?;
+        let SavedRow { instance, score, seq, action } = saved;
+        let row = Row { trigger: instance.trigger.clone(), score, seq, action };
+        if !row.is(&instance) {
+            return Err(serde::de::Error::custom("a row whose instance is not its action's"));
+        }
+        Ok(row)
+    }
 }
 
 /// What the tracker decided: perform this action (`do`) or undo it.
@@ -97,7 +151,7 @@ fn group_key(a: &Resolved) -> GroupKey {
         ResolvedKind::SetState { .. } => (1, None),
         ResolvedKind::MarkDown => (2, None),
         ResolvedKind::AddCausalRelationship => (3, None),
-        ResolvedKind::ExecuteMistral { .. } => (4, None),
+        ResolvedKind::ExecuteMistral(_) => (4, None),
     };
     GroupKey { kind, target: a.target, source: a.source, alarm }
 }
@@ -170,14 +224,15 @@ impl Tracker {
         Tracker::default()
     }
 
-    /// DO: records the instance; the decision to carry out, if any (one at most).
+    /// DO: records the instance of `action` for the match `trigger` ([`Instance::of`]); the
+    /// decision to carry out, if any (one at most).
     pub fn do_action(
         &mut self,
-        instance: Instance,
+        trigger: Arc<[VertexId]>,
         action: Arc<Resolved>,
         score: u32,
     ) -> Option<Decision> {
-        let action = match self.support.entry(instance.clone()) {
+        let action = match self.support.entry(Instance::of(&action, trigger.clone())) {
             MapEntry::Occupied(mut e) => {
                 e.get_mut().count += 1;
                 return None;
@@ -185,7 +240,7 @@ impl Tracker {
             MapEntry::Vacant(e) => e.insert(Support { count: 1, action }).action.clone(),
         };
         self.seq += 1;
-        let row = Row { instance, score, seq: self.seq, action: action.clone() };
+        let row = Row { trigger, score, seq: self.seq, action: action.clone() };
         let rows = match self.groups.entry(group_key(&action)) {
             MapEntry::Vacant(e) => {
                 e.insert(Rows::One(row));
@@ -219,7 +274,7 @@ impl Tracker {
     fn undo_row(&mut self, instance: &Instance, action: &Resolved) -> Option<Decision> {
         let mut group = self.groups.occupied(&group_key(action))?;
         let rows = group.get_mut();
-        let at = rows.as_slice().iter().position(|r| &r.instance == instance)?;
+        let at = rows.as_slice().iter().position(|r| r.is(instance))?;
         if let Rows::One(_) = rows {
             let Rows::One(removed) = group.remove() else { return None };
             return Some(Decision::Undo(removed.action));
@@ -234,15 +289,15 @@ impl Tracker {
     /// The instances that raise deduced alarm `name` on `target` now, the one in effect (the
     /// highest score, then the oldest) first: what an operator asks when asking why the alarm
     /// exists.
-    pub fn raising(&self, target: VertexId, name: &str) -> Vec<&Instance> {
+    pub fn raising(&self, target: VertexId, name: &str) -> Vec<Instance> {
         let key =
             GroupKey { kind: 0, target: Some(target), source: None, alarm: Some(name.into()) };
         let Some(rows) = self.groups.get(&key) else { return Vec::new() };
         let rows = rows.as_slice();
         let first = top(rows);
-        let mut out: Vec<&Instance> = first.map(|i| &rows[i].instance).into_iter().collect();
+        let mut out: Vec<Instance> = first.map(|i| rows[i].instance()).into_iter().collect();
         out.extend(
-            rows.iter().enumerate().filter(|(i, _)| Some(*i) != first).map(|(_, r)| &r.instance),
+            rows.iter().enumerate().filter(|(i, _)| Some(*i) != first).map(|(_, r)| r.instance()),
         );
         out
     }
@@ -275,14 +330,16 @@ impl Tracker {
                 return Err("an empty group".into());
             }
             for row in group {
+                let action = &row.action.id;
                 if &group_key(&row.action) != key || row.seq > self.seq || row.seq == 0 {
-                    return Err(format!("row of {} out of place", row.instance.action));
+                    return Err(format!("row of {action} out of place"));
                 }
-                if self.support.get(&row.instance).is_none_or(|s| s.count == 0) {
-                    return Err(format!("row of {} without support", row.instance.action));
+                let instance = row.instance();
+                if self.support.get(&instance).is_none_or(|s| s.count == 0) {
+                    return Err(format!("row of {action} without support"));
                 }
-                if !rows.insert(&row.instance) {
-                    return Err(format!("two rows of {}", row.instance.action));
+                if !rows.insert(instance) {
+                    return Err(format!("two rows of {action}"));
                 }
             }
         }
@@ -308,14 +365,14 @@ impl<'de> Deserialize<'de> for Tracker {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let saved: Saved<ShardedMap<GroupKey, Rows>, ShardedMap<Instance, u32>> =
             Deserialize::deserialize(d)?;
-        let rows: ShardedMap<&Instance, &Arc<Resolved>> = saved
+        let rows: ShardedMap<Instance, &Arc<Resolved>> = saved
             .groups
             .iter()
-            .flat_map(|(_, rows)| rows.as_slice().iter().map(|r| (&r.instance, &r.action)))
+            .flat_map(|(_, rows)| rows.as_slice().iter().map(|r| (r.instance(), &r.action)))
             .collect();
         let mut support = ShardedMap::default();
         for (instance, count) in saved.support.iter() {
-            let Some(&action) = rows.get(&instance) else {
+            let Some(&action) = rows.get(instance) else {
                 return Err(serde::de::Error::custom("a supported instance without a row"));
             };
             support.insert(instance.clone(), Support { count: *count, action: action.clone() });
@@ -346,12 +403,24 @@ mod tests {
         })
     }
 
+    /// The instance of action `id` (whose target is vertex 1) for the match of vertex `t`.
     fn inst(id: &str, t: u32) -> Instance {
         Instance {
             action: crate::action::ActionId::new(id),
             trigger: vec![VertexId(t)].into(),
-            targets: (None, None),
+            targets: (Some(VertexId(1)), None),
         }
+    }
+
+    /// Records the instance `i` of `action`; the decision.
+    fn record(
+        t: &mut Tracker,
+        i: &Instance,
+        action: &Arc<Resolved>,
+        score: u32,
+    ) -> Option<Decision> {
+        assert_eq!(&Instance::of(action, i.trigger.clone()), i);
+        t.do_action(i.trigger.clone(), action.clone(), score)
     }
 
     /// Undoes one support of `i`, which must be recorded with `action`; the decision.
@@ -365,8 +434,8 @@ mod tests {
     fn worst_state_wins_and_reverts_to_the_next_worst() {
         let mut t = Tracker::new();
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
-        assert_eq!(t.do_action(inst("a", 7), sub.clone(), 20), Some(Decision::Do(sub.clone())));
-        assert_eq!(t.do_action(inst("b", 8), err.clone(), 30), Some(Decision::Do(err.clone())));
+        assert_eq!(record(&mut t, &inst("a", 7), &sub, 20), Some(Decision::Do(sub.clone())));
+        assert_eq!(record(&mut t, &inst("b", 8), &err, 30), Some(Decision::Do(err.clone())));
         assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Do(sub.clone())));
         assert_eq!(undo(&mut t, &inst("a", 7), &sub), Some(Decision::Undo(sub)));
         assert!(t.is_empty());
@@ -377,8 +446,8 @@ mod tests {
     fn a_lower_score_does_not_override_and_its_undo_is_silent() {
         let mut t = Tracker::new();
         let (sub, err) = (state("SUBOPTIMAL", "a"), state("ERROR", "b"));
-        t.do_action(inst("b", 8), err.clone(), 30);
-        assert!(t.do_action(inst("a", 7), sub.clone(), 20).is_none());
+        record(&mut t, &inst("b", 8), &err, 30);
+        assert!(record(&mut t, &inst("a", 7), &sub, 20).is_none());
         assert!(undo(&mut t, &inst("a", 7), &sub).is_none());
         assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Undo(err)));
     }
@@ -387,8 +456,8 @@ mod tests {
     fn an_instance_with_two_supports_is_undone_with_the_last() {
         let mut t = Tracker::new();
         let err = state("ERROR", "b");
-        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_some());
-        assert!(t.do_action(inst("b", 8), err.clone(), 30).is_none());
+        assert!(record(&mut t, &inst("b", 8), &err, 30).is_some());
+        assert!(record(&mut t, &inst("b", 8), &err, 30).is_none());
         assert!(undo(&mut t, &inst("b", 8), &err).is_none());
         assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Undo(err)));
     }
@@ -397,8 +466,8 @@ mod tests {
     fn an_instance_keeps_the_action_of_its_first_support_across_a_save() {
         let mut t = Tracker::new();
         let (first, second) = (state("ERROR", "b"), state("SUBOPTIMAL", "b"));
-        t.do_action(inst("b", 8), first.clone(), 30);
-        t.do_action(inst("b", 8), second, 20);
+        record(&mut t, &inst("b", 8), &first, 30);
+        record(&mut t, &inst("b", 8), &second, 20);
         let text = serde_json::to_string(&t).expect("saves");
         let mut back: Tracker = serde_json::from_str(&text).expect("restores");
         assert_eq!(back.check(), Ok(()));
@@ -415,5 +484,17 @@ mod tests {
         let text = serde_json::to_string(&saved).expect("saves");
         let error = serde_json::from_str::<Tracker>(&text).map(|_| ()).expect_err("refused");
         assert!(error.to_string().contains("a supported instance without a row"), "{error}");
+    }
+
+    #[test]
+    fn a_saved_row_whose_instance_is_not_its_actions_is_refused() {
+        let mut t = Tracker::new();
+        record(&mut t, &inst("b", 8), &state("ERROR", "b"), 30);
+        let text = serde_json::to_string(&t).expect("saves");
+        let row = r#"{"instance":{"action":"b","trigger":[8],"targets":[1,null]}"#;
+        assert!(text.contains(row), "{text}");
+        let elsewhere = text.replacen(row, &row.replace("[1,null]", "[2,null]"), 1);
+        let error = serde_json::from_str::<Tracker>(&elsewhere).map(|_| ()).expect_err("refused");
+        assert!(error.to_string().contains("a row whose instance is not its action's"), "{error}");
     }
 }

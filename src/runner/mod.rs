@@ -612,10 +612,10 @@ impl Runner {
                     graph,
                     warnings,
                 ) {
-                    Some(Resolved {
-                        kind: ResolvedKind::ExecuteMistral { workflow, input },
-                        ..
-                    }) => Some((workflow, input, a.binding.clone())),
+                    Some(Resolved { kind: ResolvedKind::ExecuteMistral(run), .. }) => {
+                        let action::WorkflowRun { workflow, input } = *run;
+                        Some((workflow, input, a.binding.clone()))
+                    }
                     _ => None,
                 };
                 if let Some(request) = self.workflows.appeared(&id, &trigger, identity, resolved) {
@@ -631,7 +631,6 @@ impl Runner {
                 }
                 continue;
             }
-            let instance = Instance { action: id.clone(), trigger: trigger.clone(), targets };
             let made = if appeared {
                 let Some(resolved) = action::resolve(
                     id,
@@ -646,8 +645,9 @@ impl Runner {
                 };
                 let score = self.score(&resolved);
                 Self::count_cause(&mut self.causes, &resolved, true, decisions);
-                self.tracker.do_action(instance, std::sync::Arc::new(resolved), score)
+                self.tracker.do_action(trigger.clone(), std::sync::Arc::new(resolved), score)
             } else {
+                let instance = Instance { action: id, trigger: trigger.clone(), targets };
                 let Some((resolved, made)) = self.tracker.undo_action(&instance) else { continue };
                 Self::count_cause(&mut self.causes, &resolved, false, decisions);
                 made
