@@ -117,6 +117,8 @@ pub struct Runner {
     pub explain: bool,
     /// What the evaluation in progress did.
     outcome: Outcome,
+    /// The buffers of an evaluation round, empty between rounds and kept for the next.
+    round: Round,
 }
 
 impl Runner {
@@ -147,6 +149,7 @@ impl Runner {
             causes: HashMap::default(),
             explain: false,
             outcome: Outcome::default(),
+            round: Round::default(),
         })
     }
 
@@ -470,7 +473,7 @@ impl Runner {
         for a in &added {
             self.react(a, true, &mut decisions);
         }
-        self.carry_out(decisions)?;
+        self.carry_out(&mut decisions)?;
         self.evaluate()
     }
 
@@ -499,16 +502,18 @@ impl Runner {
                 return Ok(());
             }
             self.outcome.record(&self.graph, &changes);
-            let delta = self.inc.apply(&self.compiled, &self.graph, &changes);
+            let Round { mut delta, mut decisions } = std::mem::take(&mut self.round);
+            self.inc.apply_into(&self.compiled, &self.graph, &changes, &mut delta);
             self.graph.recycle_changes(changes);
-            let mut decisions = Decisions::default();
             for a in &delta.disappeared {
                 self.react(a, false, &mut decisions);
             }
             for a in &delta.appeared {
                 self.react(a, true, &mut decisions);
             }
-            self.carry_out(decisions)?;
+            let done = self.carry_out(&mut decisions);
+            self.round = Round { delta, decisions };
+            done?;
             if self.graph.changes().is_empty() {
                 return Ok(());
             }
@@ -523,13 +528,21 @@ impl Runner {
     }
 
     /// Applies a round's tracker decisions, then brings the causal edges of deduced alarms
-    /// in line with the live `raise_alarm` instances.
-    fn carry_out(&mut self, decisions: Decisions) -> Result<(), RunError> {
+    /// in line with the live `raise_alarm` instances; `decisions` is left empty (its list's
+    /// room kept for the next round), whatever the result.
+    fn carry_out(&mut self, decisions: &mut Decisions) -> Result<(), RunError> {
+        let done = self.carry_out_each(decisions);
+        decisions.tracker.clear();
+        decisions.causes.clear();
+        done
+    }
+
+    fn carry_out_each(&mut self, decisions: &Decisions) -> Result<(), RunError> {
         for d in &decisions.tracker {
             action::effects::apply(&mut self.graph, &mut self.values, d)?;
         }
-        for key in decisions.causes {
-            let wanted = self.causes.contains_key(&key);
+        for key in &decisions.causes {
+            let wanted = self.causes.contains_key(key);
             action::effects::set_cause(
                 &mut self.graph,
                 key.target,
@@ -704,6 +717,13 @@ struct CauseKey {
     target: VertexId,
     name: std::sync::Arc<str>,
     causing: VertexId,
+}
+
+/// An evaluation round's delta and decisions.
+#[derive(Default)]
+struct Round {
+    delta: crate::engine::Delta,
+    decisions: Decisions,
 }
 
 /// What one evaluation round decided: the tracker's decisions in order, and the causal edges

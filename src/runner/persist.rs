@@ -203,6 +203,7 @@ impl Runner {
             causes,
             explain: saved.explain,
             outcome: Outcome::default(),
+            round: super::Round::default(),
         })
     }
 }
