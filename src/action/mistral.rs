@@ -12,6 +12,7 @@
 //! `POST /v2/executions` with it returns the execution already started.
 
 use super::ActionId;
+use super::bound_ids::BoundIds;
 use crate::graph::ShardedMap;
 use crate::graph::VertexId;
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,7 @@ pub struct MistralKey {
     pub action: ActionId,
     /// External identities (`<vitrage_type>:<entity id>`) of the bound vertices, sorted;
     /// shared with the count of appearances of the activation.
-    pub bound: Arc<[String]>,
+    pub bound: BoundIds,
     /// 1 for the activation's first appearance, then 2, 3, ...
     pub count: u32,
 }
@@ -74,13 +75,41 @@ pub struct MistralRequest {
 ///
 /// Both maps are saved in snapshots: without the counts, a restarted service would number an
 /// activation's next appearance 1 again and ask Mistral for a run it already has.
-#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Workflows {
     /// Supports of each live activation: (action, sorted trigger vertices).
     live: ShardedMap<(ActionId, Arc<[VertexId]>), u32>,
     /// Appearances so far per (action, external identities). It keeps one entry per distinct
     /// activation ever seen: that is what makes the next count right after a restart.
-    appearances: ShardedMap<(ActionId, Arc<[String]>), u32>,
+    appearances: ShardedMap<(ActionId, BoundIds), u32>,
+}
+
+/// What is saved of [`Workflows`]: each appearance count under its list of strings, sorted
+/// by it, as when the maps held lists.
+#[derive(Serialize, Deserialize)]
+struct Saved<L, A> {
+    live: L,
+    appearances: A,
+}
+
+impl Serialize for Workflows {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut appearances: Vec<((&ActionId, Vec<String>), u32)> =
+            self.appearances.iter().map(|((a, b), n)| ((a, b.ids()), *n)).collect();
+        appearances.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Saved { live: &self.live, appearances }.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Workflows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        type Lists = ShardedMap<(ActionId, Vec<String>), u32>;
+        let saved: Saved<_, Lists> = Deserialize::deserialize(d)?;
+        let appearances = saved.appearances.iter();
+        let appearances =
+            appearances.map(|((a, ids), n)| ((a.clone(), BoundIds::from_sorted(ids)), *n));
+        Ok(Workflows { live: saved.live, appearances: appearances.collect() })
+    }
 }
 
 /// The resolved workflow name and input of a request, and the vertices its activation bound.
@@ -93,7 +122,7 @@ pub struct Appearing {
     /// Scenario id.
     pub scenario: Arc<str>,
     /// External identities of the bound vertices, sorted.
-    pub bound: Vec<String>,
+    pub bound: BoundIds,
 }
 
 impl Workflows {
@@ -114,7 +143,7 @@ impl Workflows {
         }
         let (workflow, input, vertices) = resolved()?;
         let who = identity();
-        let bound: Arc<[String]> = who.bound.into();
+        let bound = who.bound;
         let count = self.appearances.entry((action.clone(), bound.clone())).or_insert(0);
         *count += 1;
         let key = MistralKey {
@@ -147,7 +176,10 @@ mod tests {
         Appearing {
             template: "nic_failure".into(),
             scenario: "nic_failure-scenario1".into(),
-            bound: vec!["nova.instance:vm-1".into(), "vitrage:host nic failure:host-1".into()],
+            bound: BoundIds::of(&mut [
+                ("nova.instance", "vm-1"),
+                ("vitrage", "host nic failure:host-1"),
+            ]),
         }
     }
 
@@ -178,7 +210,7 @@ mod tests {
             template: "t".into(),
             scenario: "t-scenario0".into(),
             action: "t-scenario0-action0".into(),
-            bound: ["nova.instance:vm-1".to_string()].into(),
+            bound: BoundIds::of(&mut [("nova.instance", "vm-1")]),
             count: 1,
         };
         assert_eq!(key.execution_id(), key.clone().execution_id());
@@ -187,5 +219,21 @@ mod tests {
         assert_ne!(key.execution_id(), other.execution_id());
         let elsewhere = uuid::Uuid::new_v4();
         assert_ne!(key.execution_id_in(&elsewhere), key.execution_id());
+    }
+
+    /// Pinned to what Python's `json.dumps(..., separators=(',', ':'))` and `uuid.uuid5`
+    /// give for the key: a request replayed after an upgrade must find its execution.
+    #[test]
+    fn the_key_text_and_execution_id_are_pinned() {
+        let key = MistralKey {
+            template: "nic_failure".into(),
+            scenario: "nic_failure-scenario1".into(),
+            action: "nic_failure-scenario1-action0".into(),
+            bound: who().bound,
+            count: 2,
+        };
+        let text = r#"["nic_failure","nic_failure-scenario1","nic_failure-scenario1-action0",["nova.instance:vm-1","vitrage:host nic failure:host-1"],2]"#;
+        assert_eq!(key.text(), text);
+        assert_eq!(key.execution_id().to_string(), "62894510-b145-53c6-b0af-4da992e7daea");
     }
 }

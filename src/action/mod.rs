@@ -7,8 +7,10 @@
 //!   target (and source, and alarm name); the highest score wins, ties to the oldest; undoing
 //!   the winner re-applies the next one; execute_mistral is never grouped nor undone.
 //! - [`effects`] writes the winners to the graph.
-//! - [`mistral`] decides workflow runs (once per activation) and their stable identity.
+//! - [`mistral`] decides workflow runs (once per activation) and their stable identity, which
+//!   names the bound vertices by their external identities ([`BoundIds`]).
 
+mod bound_ids;
 pub mod effects;
 mod id;
 pub mod mistral;
@@ -17,5 +19,6 @@ mod tracker;
 
 pub use resolve::{Resolved, ResolvedKind, WorkflowRun, resolve};
 
+pub use bound_ids::BoundIds;
 pub use id::ActionId;
 pub use tracker::{Decision, Instance, Tracker};

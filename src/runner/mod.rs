@@ -820,19 +820,22 @@ fn sorted(binding: &[VertexId]) -> std::sync::Arc<[VertexId]> {
 }
 
 /// The external identities (`<vitrage_type>:<entity id>`) of `vertices`, sorted: what names
-/// an activation across restarts, where slot ids may differ.
-fn external_ids(graph: &Graph, vertices: &[VertexId]) -> Vec<String> {
-    let mut ids: Vec<String> = vertices
-        .iter()
-        .filter_map(|&v| graph.vertex(v))
-        .map(|v| {
-            let (ty, id) = (graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id()));
-            // Built in place, not formatted or joined: one allocation at its size.
-            let mut text = String::with_capacity(ty.len() + 1 + id.len());
-            text.extend([ty, ":", id]);
-            text
-        })
-        .collect();
-    ids.sort();
-    ids
+/// an activation across restarts, where slot ids may differ. The (type, id) pairs are
+/// gathered on the stack; the identities are written once, into the key's one allocation.
+fn external_ids(graph: &Graph, vertices: &[VertexId]) -> action::BoundIds {
+    let pair = |&v: &VertexId| {
+        let v = graph.vertex(v)?;
+        Some((graph.resolve(v.vitrage_type()), graph.resolve(v.entity_id())))
+    };
+    let mut buf = [("", ""); 16];
+    if vertices.len() <= buf.len() {
+        let mut n = 0;
+        for (slot, p) in buf.iter_mut().zip(vertices.iter().filter_map(pair)) {
+            *slot = p;
+            n += 1;
+        }
+        return action::BoundIds::of(&mut buf[..n]);
+    }
+    let mut pairs: Vec<(&str, &str)> = vertices.iter().filter_map(pair).collect();
+    action::BoundIds::of(&mut pairs)
 }
