@@ -218,6 +218,11 @@ impl Incremental {
         delta.disappeared.clear();
         let mut scratch = std::mem::take(&mut self.scratch);
         let Scratch { regions, touched, now, empty, region } = &mut scratch;
+        // Room for a whole topology at once, rather than lists doubled up to it: each doubling
+        // frees the list before, and at a million resources the allocator returned those
+        // tens of MiB to the system inside the first event after the load (20 MiB, ~2 ms).
+        touched.reserve(changes.len());
+        regions.reserve(2 * changes.len());
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => touched.push(*v),

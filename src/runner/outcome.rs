@@ -84,7 +84,11 @@ impl Outcome {
     /// Records what `changes` did; `graph` holds the state after them.
     pub(super) fn record(&mut self, graph: &Graph, changes: &[GraphChange]) {
         let category = |v: VertexId| graph.vertex(v).map(|x| x.category());
+        // Each list at most one entry per change: room made at once rather than by doubling,
+        // whose freed lists the allocator returned to the system inside the first event after
+        // a million resources loaded.
         self.touched.reserve(changes.len() * 2);
+        self.resources_added.reserve(changes.len());
         for change in changes {
             match change {
                 GraphChange::VertexAdded(v) | GraphChange::VertexDeleted(v) => {
