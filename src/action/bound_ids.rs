@@ -15,7 +15,9 @@ use std::sync::Arc;
 /// The sorted external identities of an activation's vertices.
 ///
 /// Each identity is held as its length in bytes (4, little-endian) and its text: a list's
-/// encoding is its own, so two are equal exactly when their lists are.
+/// encoding is its own, so two are equal exactly when their lists are. Ordered as the lists
+/// are (identity by identity), so a map keyed by them is saved in the order it was when it
+/// held lists of strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BoundIds(Arc<[u8]>);
 
@@ -57,18 +59,35 @@ impl BoundIds {
     }
 
     /// The identities, in order.
-    pub fn ids(&self) -> Vec<String> {
-        let mut ids = Vec::new();
-        let mut rest = &self.0[..];
-        while let Some((len, after)) = rest.split_first_chunk::<4>() {
-            let n = u32::from_le_bytes(*len) as usize;
-            let Some(id) = after.get(..n).and_then(|id| std::str::from_utf8(id).ok()) else {
-                break;
-            };
-            ids.push(id.to_string());
-            rest = &after[n..];
-        }
-        ids
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        Ids(&self.0)
+    }
+}
+
+/// The identities of an encoded list, read one after the other.
+struct Ids<'a>(&'a [u8]);
+
+impl<'a> Iterator for Ids<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let (len, after) = self.0.split_first_chunk::<4>()?;
+        let n = u32::from_le_bytes(*len) as usize;
+        let id = after.get(..n)?;
+        self.0 = &after[n..];
+        std::str::from_utf8(id).ok()
+    }
+}
+
+impl PartialOrd for BoundIds {
+    fn partial_cmp(&self, other: &BoundIds) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for BoundIds {
+    fn cmp(&self, other: &BoundIds) -> Ordering {
+        self.iter().cmp(other.iter())
     }
 }
 
@@ -112,7 +131,13 @@ fn joined_bytes<'a>(&(ty, id): &(&'a str, &'a str)) -> impl Iterator<Item = u8> 
 /// Saved as the list of strings it stands for.
 impl Serialize for BoundIds {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.ids().serialize(s)
+        // With its length first: the snapshot format needs it before the elements.
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.iter().count()))?;
+        for id in self.iter() {
+            seq.serialize_element(id)?;
+        }
+        seq.end()
     }
 }
 
@@ -150,20 +175,21 @@ mod tests {
         for pairs in cases {
             let ids = BoundIds::of(&mut pairs.to_vec());
             let strings = joined_and_sorted(pairs);
-            assert_eq!(ids.ids(), strings, "{pairs:?}");
+            assert_eq!(ids.iter().collect::<Vec<_>>(), strings, "{pairs:?}");
             assert_eq!(BoundIds::from_sorted(&strings), ids);
         }
     }
 
     #[test]
-    fn lists_are_equal_only_when_their_identities_are() {
+    fn lists_are_equal_and_ordered_as_their_identities_are() {
         let lists: &[&[&str]] =
             &[&[], &[""], &["", ""], &["a", "b"], &["a;b"], &["1;a", "b"], &["1;a1;b"], &["12;"]];
         for (i, a) in lists.iter().enumerate() {
             let ids = BoundIds::from_sorted(a);
-            assert_eq!(ids.ids(), *a);
+            assert_eq!(ids.iter().collect::<Vec<_>>(), *a);
             for b in &lists[i + 1..] {
                 assert_ne!(ids, BoundIds::from_sorted(b), "{a:?} {b:?}");
+                assert_eq!(ids.cmp(&BoundIds::from_sorted(b)), a.cmp(b), "{a:?} {b:?}");
             }
         }
     }

@@ -75,41 +75,13 @@ pub struct MistralRequest {
 ///
 /// Both maps are saved in snapshots: without the counts, a restarted service would number an
 /// activation's next appearance 1 again and ask Mistral for a run it already has.
-#[derive(Debug, Default, Clone, PartialEq)]
+#[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workflows {
     /// Supports of each live activation: (action, sorted trigger vertices).
     live: ShardedMap<(ActionId, Arc<[VertexId]>), u32>,
     /// Appearances so far per (action, external identities). It keeps one entry per distinct
     /// activation ever seen: that is what makes the next count right after a restart.
     appearances: ShardedMap<(ActionId, BoundIds), u32>,
-}
-
-/// What is saved of [`Workflows`]: each appearance count under its list of strings, sorted
-/// by it, as when the maps held lists.
-#[derive(Serialize, Deserialize)]
-struct Saved<L, A> {
-    live: L,
-    appearances: A,
-}
-
-impl Serialize for Workflows {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut appearances: Vec<((&ActionId, Vec<String>), u32)> =
-            self.appearances.iter().map(|((a, b), n)| ((a, b.ids()), *n)).collect();
-        appearances.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Saved { live: &self.live, appearances }.serialize(s)
-    }
-}
-
-impl<'de> Deserialize<'de> for Workflows {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        type Lists = ShardedMap<(ActionId, Vec<String>), u32>;
-        let saved: Saved<_, Lists> = Deserialize::deserialize(d)?;
-        let appearances = saved.appearances.iter();
-        let appearances =
-            appearances.map(|((a, ids), n)| ((a.clone(), BoundIds::from_sorted(ids)), *n));
-        Ok(Workflows { live: saved.live, appearances: appearances.collect() })
-    }
 }
 
 /// The resolved workflow name and input of a request, and the vertices its activation bound.
