@@ -21,4 +21,4 @@ pub use resolve::{Resolved, ResolvedKind, WorkflowRun, resolve};
 
 pub use bound_ids::BoundIds;
 pub use id::ActionId;
-pub use tracker::{Decision, Instance, Tracker};
+pub use tracker::{Decision, Instance, Kind, Tracker};

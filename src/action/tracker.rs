@@ -14,6 +14,7 @@
 use super::resolve::{Resolved, ResolvedKind};
 use crate::graph::VertexId;
 use crate::graph::{MapEntry, ShardedMap};
+use crate::template::model::ActionKind;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -36,6 +37,8 @@ impl Instance {
     }
 }
 
+/// What a group of overlapping instances has in common: Vitrage's grouping, and what the
+/// saved state is keyed by (spec section 4).
 #[derive(Debug, Clone, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 struct GroupKey {
     kind: u8,
@@ -48,11 +51,8 @@ struct GroupKey {
 /// compared by pointer first, as `Arc<str>` does not.
 impl PartialEq for GroupKey {
     fn eq(&self, other: &GroupKey) -> bool {
-        let alarm = match (&self.alarm, &other.alarm) {
-            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        (self.kind, self.target, self.source) == (other.kind, other.target, other.source) && alarm
+        (self.kind, self.target, self.source) == (other.kind, other.target, other.source)
+            && same_alarm(self.alarm.as_ref(), other.alarm.as_ref())
     }
 }
 
@@ -63,16 +63,97 @@ impl std::hash::Hash for GroupKey {
     }
 }
 
-/// An instance in its group. The instance is not kept whole: its id and targets are its
-/// action's (which [`Instance::of`] makes true of every instance the tracker is given), so
-/// the row holds only the trigger. With the instance a row took 64 bytes, and every action
-/// instance has one.
+fn same_alarm(a: Option<&Arc<str>>, b: Option<&Arc<str>>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// The action types, as groups number them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// `raise_alarm`.
+    RaiseAlarm = 0,
+    /// `set_state`.
+    SetState = 1,
+    /// `mark_down`.
+    MarkDown = 2,
+    /// `add_causal_relationship`.
+    AddCausalRelationship = 3,
+    /// `execute_mistral` (never recorded here: see [`super::mistral`]).
+    ExecuteMistral = 4,
+}
+
+impl Kind {
+    /// The type of an action spec: what an undo, which has no resolved action, finds its
+    /// instance's row by.
+    pub fn of_spec(kind: &ActionKind) -> Kind {
+        match kind {
+            ActionKind::RaiseAlarm { .. } => Kind::RaiseAlarm,
+            ActionKind::SetState { .. } => Kind::SetState,
+            ActionKind::MarkDown => Kind::MarkDown,
+            ActionKind::AddCausalRelationship => Kind::AddCausalRelationship,
+            ActionKind::ExecuteMistral { .. } => Kind::ExecuteMistral,
+        }
+    }
+
+    fn of(kind: &ResolvedKind) -> Kind {
+        match kind {
+            ResolvedKind::RaiseAlarm { .. } => Kind::RaiseAlarm,
+            ResolvedKind::SetState { .. } => Kind::SetState,
+            ResolvedKind::MarkDown => Kind::MarkDown,
+            ResolvedKind::AddCausalRelationship => Kind::AddCausalRelationship,
+            ResolvedKind::ExecuteMistral(_) => Kind::ExecuteMistral,
+        }
+    }
+}
+
+/// Where instances act: their type and the vertices they act on. The rows of every group of
+/// one place are kept in one entry, so that a DO and an UNDO each find their instance with
+/// one lookup of a small key: the groups of a place differ only by alarm name (a target
+/// rarely has more than a few), and an instance's row is its record (its supports are
+/// counted there). A second map from instance to supports took 56 bytes and a lookup more
+/// per instance, and the growth of the tracker's two maps was a sixth of a NIC failure's
+/// time on a host of 100 instances (perf, wall clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct Place {
+    kind: Kind,
+    target: Option<VertexId>,
+    source: Option<VertexId>,
+}
+
+impl Place {
+    fn of(a: &Resolved) -> Place {
+        Place { kind: Kind::of(&a.kind), target: a.target, source: a.source }
+    }
+}
+
+/// The alarm name that, with its place, makes a row's group.
+fn alarm_of(a: &Resolved) -> Option<&Arc<str>> {
+    match &a.kind {
+        ResolvedKind::RaiseAlarm { name, .. } => Some(name),
+        _ => None,
+    }
+}
+
+fn group_key(a: &Resolved) -> GroupKey {
+    let Place { kind, target, source } = Place::of(a);
+    GroupKey { kind: kind as u8, target, source, alarm: alarm_of(a).cloned() }
+}
+
+/// A recorded instance: its row in its group. The instance is not kept whole: its id and
+/// targets are its action's (which [`Instance::of`] makes true of every instance the tracker
+/// is given), so the row holds only the trigger.
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     trigger: Arc<[VertexId]>,
     score: u32,
     seq: u64,
+    /// The action the instance was first done with.
     action: Arc<Resolved>,
+    /// The activations that support it (two clauses matching the same vertices: one row).
+    supports: u32,
 }
 
 impl Row {
@@ -80,15 +161,23 @@ impl Row {
         Instance::of(&self.action, self.trigger.clone())
     }
 
+    /// Whether this is the row of the instance of `action` for `trigger` at its place.
+    fn is_for(&self, action: &super::ActionId, trigger: &[VertexId]) -> bool {
+        self.action.id == *action && *self.trigger == *trigger
+    }
+
     fn is(&self, instance: &Instance) -> bool {
         let a = &self.action;
-        a.id == instance.action
-            && (a.target, a.source) == instance.targets
-            && self.trigger == instance.trigger
+        (a.target, a.source) == instance.targets && self.is_for(&instance.action, &instance.trigger)
+    }
+
+    fn in_group_of(&self, other: &Resolved) -> bool {
+        same_alarm(alarm_of(&self.action), alarm_of(other))
     }
 }
 
-/// What is saved of a row: the instance whole, as before rows left it out.
+/// What is saved of a row: the instance whole, as before rows left it out; its supports
+/// are saved beside the groups.
 #[derive(Serialize, Deserialize)]
 struct SavedRow<I, A> {
     instance: I,
@@ -104,12 +193,13 @@ impl Serialize for Row {
     }
 }
 
-/// A saved row whose instance is not its action's is refused: the row could not say it.
+/// A saved row whose instance is not its action's is refused: the row could not say it. Its
+/// supports are set when the tracker is read ([`Tracker`]'s `Deserialize`).
 impl<'de> Deserialize<'de> for Row {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let saved: SavedRow<Instance, Arc<Resolved>> = Deserialize::deserialize(d)?;
         let SavedRow { instance, score, seq, action } = saved;
-        let row = Row { trigger: instance.trigger.clone(), score, seq, action };
+        let row = Row { trigger: instance.trigger.clone(), score, seq, action, supports: 0 };
         if !row.is(&instance) {
             return Err(serde::de::Error::custom("a row whose instance is not its action's"));
         }
@@ -132,33 +222,16 @@ pub enum Decision {
 /// (ties go to the lowest, so they must survive a restart), the supports and the counter.
 #[derive(Debug, Default)]
 pub struct Tracker {
-    groups: ShardedMap<GroupKey, Rows>,
-    /// Per recorded instance, its supports and the action of its row: what an undo needs,
-    /// found with the one lookup that counts the support down.
-    support: ShardedMap<Instance, Support>,
+    /// The rows of every group at each place, each group's in the order they came.
+    places: ShardedMap<Place, Rows>,
+    /// The number of rows.
+    rows: usize,
     seq: u64,
 }
 
-#[derive(Debug)]
-struct Support {
-    count: u32,
-    action: Arc<Resolved>,
-}
-
-fn group_key(a: &Resolved) -> GroupKey {
-    let (kind, alarm) = match &a.kind {
-        ResolvedKind::RaiseAlarm { name, .. } => (0, Some(name.clone())),
-        ResolvedKind::SetState { .. } => (1, None),
-        ResolvedKind::MarkDown => (2, None),
-        ResolvedKind::AddCausalRelationship => (3, None),
-        ResolvedKind::ExecuteMistral(_) => (4, None),
-    };
-    GroupKey { kind, target: a.target, source: a.source, alarm }
-}
-
-/// The rows of one group, in the order they came. A group holds one row but when actions
-/// overlap, so that one is kept in the map's entry: a list would be one more allocation
-/// and one more cache line to reach for every action instance.
+/// The rows at one place. A place holds one row but when actions overlap, so that one is
+/// kept in the map's entry: a list would be one more allocation and one more cache line to
+/// reach for every action instance.
 #[derive(Debug, Clone, PartialEq)]
 enum Rows {
     One(Row),
@@ -174,6 +247,13 @@ impl Rows {
         }
     }
 
+    fn as_mut_slice(&mut self) -> &mut [Row] {
+        match self {
+            Rows::One(row) => std::slice::from_mut(row),
+            Rows::Many(rows) => rows,
+        }
+    }
+
     fn push(&mut self, row: Row) {
         match self {
             Rows::One(first) => {
@@ -184,7 +264,7 @@ impl Rows {
         }
     }
 
-    /// Removes row `at` of a group of two or more.
+    /// Removes row `at` of a place of two or more.
     fn remove(&mut self, at: usize) -> Option<Row> {
         let Rows::Many(rows) = self else { return None };
         let removed = (at < rows.len()).then(|| rows.remove(at));
@@ -212,10 +292,12 @@ impl<'de> Deserialize<'de> for Rows {
     }
 }
 
-/// The top row: highest score, then oldest.
-fn top(rows: &[Row]) -> Option<usize> {
-    (0..rows.len())
-        .min_by(|&a, &b| rows[b].score.cmp(&rows[a].score).then(rows[a].seq.cmp(&rows[b].seq)))
+/// The top row of the group of `action` among `rows`: highest score, then oldest.
+fn top(rows: &[Row], action: &Resolved) -> Option<usize> {
+    let order = |&a: &usize, &b: &usize| {
+        rows[b].score.cmp(&rows[a].score).then(rows[a].seq.cmp(&rows[b].seq))
+    };
+    (0..rows.len()).filter(|&i| rows[i].in_group_of(action)).min_by(order)
 }
 
 impl Tracker {
@@ -232,153 +314,181 @@ impl Tracker {
         action: Arc<Resolved>,
         score: u32,
     ) -> Option<Decision> {
-        let action = match self.support.entry(Instance::of(&action, trigger.clone())) {
-            MapEntry::Occupied(mut e) => {
-                e.get_mut().count += 1;
-                return None;
-            }
-            MapEntry::Vacant(e) => e.insert(Support { count: 1, action }).action.clone(),
-        };
-        self.seq += 1;
-        let row = Row { trigger, score, seq: self.seq, action: action.clone() };
-        let rows = match self.groups.entry(group_key(&action)) {
+        let rows = match self.places.entry(Place::of(&action)) {
             MapEntry::Vacant(e) => {
+                self.seq += 1;
+                self.rows += 1;
+                let row =
+                    Row { trigger, score, seq: self.seq, action: action.clone(), supports: 1 };
                 e.insert(Rows::One(row));
                 return Some(Decision::Do(action));
             }
             MapEntry::Occupied(e) => e.into_mut(),
         };
-        rows.push(row);
+        if let Some(row) = rows.as_mut_slice().iter_mut().find(|r| r.is_for(&action.id, &trigger)) {
+            row.supports += 1;
+            return None;
+        }
+        self.seq += 1;
+        self.rows += 1;
+        rows.push(Row { trigger, score, seq: self.seq, action: action.clone(), supports: 1 });
         let rows = rows.as_slice();
-        (top(rows) == Some(rows.len() - 1)).then_some(Decision::Do(action))
+        (top(rows, &action) == Some(rows.len() - 1)).then_some(Decision::Do(action))
     }
 
-    /// UNDO: forgets one support of the instance. `None` when it is not recorded; else the
-    /// action it was done with, and the decision to carry out, if any (one at most).
+    /// UNDO: forgets one support of the instance, an action of type `kind`. `None` when it is
+    /// not recorded; else the action it was done with, and the decision to carry out, if any
+    /// (one at most).
     pub fn undo_action(
         &mut self,
         instance: &Instance,
+        kind: Kind,
     ) -> Option<(Arc<Resolved>, Option<Decision>)> {
-        let mut support = self.support.occupied(instance)?;
-        let entry = support.get_mut();
-        if entry.count > 1 {
-            entry.count -= 1;
-            return Some((entry.action.clone(), None));
+        let (target, source) = instance.targets;
+        let mut place = self.places.occupied(&Place { kind, target, source })?;
+        let rows = place.get_mut();
+        let found =
+            rows.as_slice().iter().position(|r| r.is_for(&instance.action, &instance.trigger));
+        let at = found?;
+        let row = &mut rows.as_mut_slice()[at];
+        if row.supports > 1 {
+            row.supports -= 1;
+            return Some((row.action.clone(), None));
         }
-        let Support { action, .. } = support.remove();
-        let decision = self.undo_row(instance, &action);
-        Some((action, decision))
-    }
-
-    /// Removes the row of an instance that lost its last support; the decision it implies.
-    fn undo_row(&mut self, instance: &Instance, action: &Resolved) -> Option<Decision> {
-        let mut group = self.groups.occupied(&group_key(action))?;
-        let rows = group.get_mut();
-        let at = rows.as_slice().iter().position(|r| r.is(instance))?;
+        let action = row.action.clone();
+        self.rows -= 1;
         if let Rows::One(_) = rows {
-            let Rows::One(removed) = group.remove() else { return None };
-            return Some(Decision::Undo(removed.action));
+            place.remove();
+            return Some((action.clone(), Some(Decision::Undo(action))));
         }
-        let was_top = top(rows.as_slice()) == Some(at);
+        let was_top = top(rows.as_slice(), &action) == Some(at);
         rows.remove(at)?;
         let rows = rows.as_slice();
-        let next = top(rows).filter(|_| was_top);
-        next.map(|next| Decision::Do(rows[next].action.clone()))
+        let decision = match top(rows, &action) {
+            None => Some(Decision::Undo(action.clone())),
+            Some(next) => was_top.then(|| Decision::Do(rows[next].action.clone())),
+        };
+        Some((action, decision))
     }
 
     /// The instances that raise deduced alarm `name` on `target` now, the one in effect (the
     /// highest score, then the oldest) first: what an operator asks when asking why the alarm
     /// exists.
     pub fn raising(&self, target: VertexId, name: &str) -> Vec<Instance> {
-        let key =
-            GroupKey { kind: 0, target: Some(target), source: None, alarm: Some(name.into()) };
-        let Some(rows) = self.groups.get(&key) else { return Vec::new() };
-        let rows = rows.as_slice();
-        let first = top(rows);
-        let mut out: Vec<Instance> = first.map(|i| rows[i].instance()).into_iter().collect();
-        out.extend(
-            rows.iter().enumerate().filter(|(i, _)| Some(*i) != first).map(|(_, r)| r.instance()),
-        );
-        out
+        let place = Place { kind: Kind::RaiseAlarm, target: Some(target), source: None };
+        let rows = self.places.get(&place).map_or(&[][..], Rows::as_slice);
+        let named = |r: &&Row| alarm_of(&r.action).is_some_and(|a| **a == *name);
+        let Some(action) = rows.iter().find(named).map(|r| &r.action) else { return Vec::new() };
+        let first = top(rows, action);
+        let rest = (0..rows.len()).filter(|&i| Some(i) != first && rows[i].in_group_of(action));
+        first.into_iter().chain(rest).map(|i| rows[i].instance()).collect()
     }
 
     /// Every recorded instance with the action it was done with, sorted by instance.
-    pub fn performed(&self) -> Vec<(&Instance, &Resolved)> {
-        let mut out: Vec<(&Instance, &Resolved)> =
-            self.support.iter().map(|(i, s)| (i, s.action.as_ref())).collect();
-        out.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    pub fn performed(&self) -> Vec<(Instance, &Resolved)> {
+        let mut out: Vec<(Instance, &Resolved)> =
+            self.all_rows().map(|r| (r.instance(), r.action.as_ref())).collect();
+        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         out
+    }
+
+    fn all_rows(&self) -> impl Iterator<Item = &Row> + '_ {
+        self.places.iter().flat_map(|(_, rows)| rows.as_slice())
     }
 
     /// The number of instances recorded.
     pub fn len(&self) -> usize {
-        self.support.len()
+        self.rows
     }
 
     /// Whether any instance is recorded.
     pub fn is_empty(&self) -> bool {
-        self.support.is_empty()
+        self.rows == 0
     }
 
-    /// Checks what a restored tracker must hold: every row in the group of its action, each
-    /// supported instance in exactly one row, and no sequence number above the counter.
+    /// Checks what a restored tracker must hold: every row at the place of its action and
+    /// supported, each instance in one row, and no sequence number above the counter.
     pub fn check(&self) -> Result<(), String> {
-        let mut rows = std::collections::HashSet::new();
-        for (key, group) in self.groups.iter() {
-            let group = group.as_slice();
-            if group.is_empty() {
+        let mut instances = std::collections::HashSet::new();
+        for (place, rows) in self.places.iter() {
+            let rows = rows.as_slice();
+            if rows.is_empty() {
                 return Err("an empty group".into());
             }
-            for row in group {
+            for row in rows {
                 let action = &row.action.id;
-                if &group_key(&row.action) != key || row.seq > self.seq || row.seq == 0 {
+                if Place::of(&row.action) != *place || row.seq > self.seq || row.seq == 0 {
                     return Err(format!("row of {action} out of place"));
                 }
-                let instance = row.instance();
-                if self.support.get(&instance).is_none_or(|s| s.count == 0) {
+                if row.supports == 0 {
                     return Err(format!("row of {action} without support"));
                 }
-                if !rows.insert(instance) {
+                if !instances.insert(row.instance()) {
                     return Err(format!("two rows of {action}"));
                 }
             }
-        }
-        if rows.len() != self.support.len() {
-            return Err("a supported instance without a row".into());
         }
         Ok(())
     }
 }
 
-/// Saved as its groups, each instance with its number of supports (sorted), and the counter;
-/// an instance's action is its row's, found again when it is read back.
+/// Saved as its groups (sorted by key, each one's rows in order), each instance with its
+/// number of supports (sorted), and the counter; an instance's action is its row's.
 impl Serialize for Tracker {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut support: Vec<(&Instance, u32)> =
-            self.support.iter().map(|(i, s)| (i, s.count)).collect();
-        support.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        Saved { groups: &self.groups, support, seq: self.seq }.serialize(s)
+        let mut groups: Vec<(GroupKey, Vec<&Row>)> = Vec::new();
+        for (_, rows) in self.places.iter() {
+            let start = groups.len();
+            for row in rows.as_slice() {
+                let key = group_key(&row.action);
+                match groups[start..].iter_mut().find(|(k, _)| *k == key) {
+                    Some((_, group)) => group.push(row),
+                    None => groups.push((key, vec![row])),
+                }
+            }
+        }
+        groups.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let mut support: Vec<(Instance, u32)> =
+            self.all_rows().map(|r| (r.instance(), r.supports)).collect();
+        support.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Saved { groups, support, seq: self.seq }.serialize(s)
     }
 }
 
+/// Read back as saved: a group's rows go to their place in order, each with the supports
+/// saved for its instance. A supported instance without a row, a row without supports, or
+/// a row saved under another group's key is refused.
 impl<'de> Deserialize<'de> for Tracker {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
         let saved: Saved<ShardedMap<GroupKey, Rows>, ShardedMap<Instance, u32>> =
             Deserialize::deserialize(d)?;
-        let rows: ShardedMap<Instance, &Arc<Resolved>> = saved
-            .groups
-            .iter()
-            .flat_map(|(_, rows)| rows.as_slice().iter().map(|r| (r.instance(), &r.action)))
-            .collect();
-        let mut support = ShardedMap::default();
-        for (instance, count) in saved.support.iter() {
-            let Some(&action) = rows.get(instance) else {
-                return Err(serde::de::Error::custom("a supported instance without a row"));
-            };
-            support.insert(instance.clone(), Support { count: *count, action: action.clone() });
+        let (mut places, mut rows) = (ShardedMap::<Place, Rows>::default(), 0usize);
+        let mut groups: Vec<(&GroupKey, &Rows)> = saved.groups.iter().collect();
+        groups.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut supported = 0;
+        for (key, group) in groups {
+            for row in group.as_slice() {
+                if group_key(&row.action) != *key {
+                    return Err(D::Error::custom(format!("row of {} out of place", row.action.id)));
+                }
+                let supports = saved.support.get(&row.instance()).copied();
+                supported += usize::from(supports.is_some());
+                let row = Row { supports: supports.unwrap_or(0), ..row.clone() };
+                rows += 1;
+                match places.entry(Place::of(&row.action)) {
+                    MapEntry::Vacant(e) => {
+                        e.insert(Rows::One(row));
+                    }
+                    MapEntry::Occupied(e) => e.into_mut().push(row),
+                }
+            }
         }
-        drop(rows);
-        Ok(Tracker { groups: saved.groups, support, seq: saved.seq })
+        if supported != saved.support.len() {
+            return Err(D::Error::custom("a supported instance without a row"));
+        }
+        let tracker = Tracker { places, rows, seq: saved.seq };
+        Ok(tracker)
     }
 }
 
@@ -425,7 +535,7 @@ mod tests {
 
     /// Undoes one support of `i`, which must be recorded with `action`; the decision.
     fn undo(t: &mut Tracker, i: &Instance, action: &Arc<Resolved>) -> Option<Decision> {
-        let (done_with, decision) = t.undo_action(i).expect("recorded");
+        let (done_with, decision) = t.undo_action(i, Kind::SetState).expect("recorded");
         assert_eq!(&done_with, action);
         decision
     }
@@ -439,7 +549,7 @@ mod tests {
         assert_eq!(undo(&mut t, &inst("b", 8), &err), Some(Decision::Do(sub.clone())));
         assert_eq!(undo(&mut t, &inst("a", 7), &sub), Some(Decision::Undo(sub)));
         assert!(t.is_empty());
-        assert!(t.undo_action(&inst("a", 7)).is_none(), "an instance not recorded");
+        assert!(t.undo_action(&inst("a", 7), Kind::SetState).is_none(), "not recorded");
     }
 
     #[test]
@@ -472,9 +582,49 @@ mod tests {
         let mut back: Tracker = serde_json::from_str(&text).expect("restores");
         assert_eq!(back.check(), Ok(()));
         assert_eq!(serde_json::to_string(&back).expect("saves"), text);
-        assert_eq!(back.performed(), [(&inst("b", 8), first.as_ref())]);
+        assert_eq!(back.performed(), [(inst("b", 8), first.as_ref())]);
         assert!(undo(&mut back, &inst("b", 8), &first).is_none());
         assert_eq!(undo(&mut back, &inst("b", 8), &first), Some(Decision::Undo(first)));
+    }
+
+    fn alarm(name: &str, id: &str) -> Arc<Resolved> {
+        Arc::new(Resolved {
+            id: crate::action::ActionId::new(id),
+            kind: ResolvedKind::RaiseAlarm {
+                name: name.into(),
+                severity: "WARNING".into(),
+                causing: None,
+            },
+            target: Some(VertexId(1)),
+            source: None,
+        })
+    }
+
+    /// Two alarm names on one target are two groups kept at one place: each has its own top,
+    /// and the last row of one is undone whatever the other holds.
+    #[test]
+    fn groups_at_one_place_decide_apart() {
+        let mut t = Tracker::new();
+        let (nic, cpu, cpu2) = (alarm("nic", "a"), alarm("cpu", "b"), alarm("cpu", "c"));
+        let (i_nic, i_cpu, i_cpu2) = (inst("a", 7), inst("b", 8), inst("c", 9));
+        assert_eq!(record(&mut t, &i_nic, &nic, 30), Some(Decision::Do(nic.clone())));
+        // Below the other group's score, yet the top of its own.
+        assert_eq!(record(&mut t, &i_cpu, &cpu, 10), Some(Decision::Do(cpu.clone())));
+        assert!(record(&mut t, &i_cpu2, &cpu2, 10).is_none(), "a tie goes to the oldest");
+        assert_eq!(t.raising(VertexId(1), "cpu"), [i_cpu.clone(), i_cpu2.clone()]);
+        assert_eq!(t.raising(VertexId(1), "nic"), std::slice::from_ref(&i_nic));
+        let text = serde_json::to_string(&t).expect("saves");
+        let mut back: Tracker = serde_json::from_str(&text).expect("restores");
+        assert_eq!((back.check(), back.len()), (Ok(()), 3));
+        assert_eq!(serde_json::to_string(&back).expect("saves"), text);
+        for t in [&mut t, &mut back] {
+            let kind = Kind::RaiseAlarm;
+            let undo = |t: &mut Tracker, i| t.undo_action(i, kind).expect("recorded").1;
+            assert_eq!(undo(t, &i_nic), Some(Decision::Undo(nic.clone())));
+            assert_eq!(undo(t, &i_cpu), Some(Decision::Do(cpu2.clone())));
+            assert_eq!(undo(t, &i_cpu2), Some(Decision::Undo(cpu2.clone())));
+            assert!(t.is_empty() && t.undo_action(&i_cpu, kind).is_none());
+        }
     }
 
     #[test]

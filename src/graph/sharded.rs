@@ -138,7 +138,7 @@ mod tests {
         *m.entry(5).or_insert(0) += 1;
         assert_eq!((m.len(), m.get(&5)), (1000, Some(&11)));
         assert_eq!(m.occupied(&6).map(OccupiedEntry::remove), Some(12));
-        assert!(m.get(&6).is_none() && m.iter().count() == 999 && !m.is_empty());
+        assert!(m.get(&6).is_none() && m.iter().count() == 999);
         let text = serde_json::to_string(&m).expect("json");
         assert!(text.starts_with("[[0,0],[1,2],[2,4],[3,6],[4,8],[5,11],[7,14]"), "{text}");
         let back: ShardedMap<u32, u32> = serde_json::from_str(&text).expect("reads");
@@ -272,11 +272,6 @@ impl<K, V> ShardedMap<K, V> {
     /// The number of entries.
     pub fn len(&self) -> usize {
         self.shards.iter().map(HashTable::len).sum()
-    }
-
-    /// Whether there is no entry.
-    pub fn is_empty(&self) -> bool {
-        self.shards.iter().all(HashTable::is_empty)
     }
 
     /// Every entry, in no particular order.

@@ -661,7 +661,10 @@ impl Runner {
                 self.tracker.do_action(trigger.clone(), std::sync::Arc::new(resolved), score)
             } else {
                 let instance = Instance { action: id, trigger: trigger.clone(), targets };
-                let Some((resolved, made)) = self.tracker.undo_action(&instance) else { continue };
+                let kind = action::Kind::of_spec(&spec.kind);
+                let Some((resolved, made)) = self.tracker.undo_action(&instance, kind) else {
+                    continue;
+                };
                 Self::count_cause(&mut self.causes, &resolved, false, decisions);
                 made
             };

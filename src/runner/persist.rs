@@ -85,7 +85,7 @@ struct SavedRef<'a> {
     graph: &'a Graph,
     inc: &'a Incremental,
     tracker: &'a Tracker,
-    performed: Vec<(&'a Instance, &'a Resolved)>,
+    performed: Vec<(Instance, &'a Resolved)>,
     workflows: &'a Workflows,
     action_ids: Vec<&'a str>,
     resources: super::index::SavingIndex<'a>,
@@ -164,7 +164,7 @@ impl Runner {
         // The tracker holds each instance's action with its row; the list saved beside it
         // (kept so the format stays the same) must say the same.
         let same =
-            |(a, b): (&(Instance, Resolved), (&Instance, &Resolved))| a.0 == *b.0 && a.1 == *b.1;
+            |(a, b): (&(Instance, Resolved), (Instance, &Resolved))| a.0 == b.0 && a.1 == *b.1;
         let performed = tracker.performed();
         if saved.performed.len() != performed.len()
             || !saved.performed.iter().zip(performed).all(same)
