@@ -9,10 +9,11 @@
 //! neighbours at the bound end. Each touched region is recomputed on the new graph and
 //! compared with the activations stored for it.
 
+use super::bound::ByVertex;
 use super::compiled::Compiled;
 use super::eval::{self, Binding};
 use crate::compile::ir::{End, RelationId, Var};
-use crate::graph::{EdgeKey, Graph, GraphChange, Label, MapEntry, ShardedMap, VertexId};
+use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
 use serde::{Deserialize, Serialize, Serializer};
 use std::collections::BTreeSet;
 
@@ -41,7 +42,7 @@ pub struct Incremental {
     /// activations is the entries under each activation's first vertex. A vertex is in few
     /// activations of one rule (a host in one per instance, an alarm in one), so a list
     /// searched linearly costs less than a set per entry, and a single one is kept inline.
-    by_vertex: ShardedMap<(u32, VertexId), Bound>,
+    by_vertex: ByVertex,
     /// Relation memberships per vertex.
     membership: Membership,
     /// The number of live activations of each rule.
@@ -194,7 +195,7 @@ impl Incremental {
     /// Every live activation once, in no particular order.
     fn active(&self) -> impl Iterator<Item = &Activation> + '_ {
         let first = |&(_, v): &(u32, VertexId), a: &Activation| a.binding.first() == Some(&v);
-        self.by_vertex.iter().flat_map(move |(k, b)| b.iter().filter(move |a| first(k, a)))
+        self.by_vertex.iter().flat_map(move |(k, b)| b.iter().filter(move |a| first(&k, a)))
     }
 
     /// Applies a batch of changes (already made to `graph`) and returns what they changed.
@@ -216,6 +217,7 @@ impl Incremental {
     ) {
         delta.appeared.clear();
         delta.disappeared.clear();
+        self.by_vertex.cover(graph.vertex_slots());
         let mut scratch = std::mem::take(&mut self.scratch);
         let Scratch { regions, touched, now, empty, region } = &mut scratch;
         // Room for a whole topology at once, rather than lists doubled up to it: each doubling
@@ -297,7 +299,7 @@ impl Incremental {
         // Matched by sorting, not hashing: a region holds a handful of bindings, often
         // none. With nothing stored for the vertex (a new alarm's region, a host's when its
         // first alarm arrives), every binding is new and the order is the delta's to set.
-        if let Some(stored) = self.by_vertex.get(&(r as u32, v)) {
+        if let Some(stored) = self.by_vertex.get(r as u32, v) {
             s.order.sort_unstable_by(|&i, &j| at(i).cmp(at(j)));
             for a in stored.iter() {
                 if a.binding[var.0 as usize] != v {
@@ -453,28 +455,16 @@ impl Incremental {
         if let Some(n) = self.live.get_mut(a.rule as usize) {
             *n += 1;
         }
-        for v in a.binding.iter() {
-            match self.by_vertex.entry((a.rule, *v)) {
-                MapEntry::Occupied(mut e) => e.get_mut().push(a.clone()),
-                MapEntry::Vacant(e) => {
-                    e.insert(Bound::One(a.clone()));
-                }
-            }
+        for &v in a.binding.iter() {
+            self.by_vertex.insert(a.rule, v, a.clone());
         }
     }
 
     /// Forgets `a`, a copy of a stored activation; whether it was live.
     fn remove(&mut self, a: &Activation) -> bool {
         let mut found = false;
-        for v in a.binding.iter() {
-            let key = (a.rule, *v);
-            if let Some(mut entry) = self.by_vertex.occupied(&key) {
-                let (removed, empty) = entry.get_mut().remove(a);
-                found |= removed;
-                if empty {
-                    entry.remove();
-                }
-            }
+        for &v in a.binding.iter() {
+            found |= self.by_vertex.remove(a.rule, v, a);
         }
         if let Some(n) = self.live.get_mut(a.rule as usize).filter(|_| found) {
             *n -= 1;
@@ -485,74 +475,7 @@ impl Incremental {
     /// Whether `a` is live.
     fn contains(&self, a: &Activation) -> bool {
         let Some(&first) = a.binding.first() else { return false };
-        self.by_vertex.get(&(a.rule, first)).is_some_and(|b| b.iter().any(|x| x == a))
-    }
-}
-
-/// Whether `x` and `a`, one of them a copy of a stored activation, are the same activation.
-/// Every copy of a stored activation shares its binding ([`Incremental::insert`]), so the
-/// binding's address tells: a host's list holds one activation per instance, and when the
-/// host's alarm clears, each is searched for in that list (comparing bindings element by
-/// element was a third of the evaluator's own instructions on hosts of 100 instances).
-fn same(x: &Activation, a: &Activation) -> bool {
-    let same = std::sync::Arc::ptr_eq(&x.binding, &a.binding);
-    debug_assert_eq!(same, x == a, "two copies of one activation with bindings of their own");
-    same
-}
-
-/// The activations of one rule that bind one vertex.
-#[derive(Debug)]
-enum Bound {
-    /// Just one, the usual case, without a list to allocate.
-    One(Activation),
-    /// Two or more (none only while the entry is being removed).
-    Many(Vec<Activation>),
-}
-
-impl Bound {
-    fn iter(&self) -> std::slice::Iter<'_, Activation> {
-        match self {
-            Bound::One(a) => std::slice::from_ref(a).iter(),
-            Bound::Many(list) => list.iter(),
-        }
-    }
-
-    fn push(&mut self, a: Activation) {
-        match self {
-            Bound::One(first) => {
-                // A second one is a host's or an alarm's, in one activation per instance:
-                // room for eight, so that such lists grow once or twice rather than from two.
-                let mut list = Vec::with_capacity(8);
-                list.extend([first.clone(), a]);
-                *self = Bound::Many(list);
-            }
-            Bound::Many(list) => list.push(a),
-        }
-    }
-
-    /// Removes `a`, a copy of a stored activation: whether it was there, and whether none
-    /// is left.
-    ///
-    /// Looked for from the end: a region's stale activations are removed last first
-    /// ([`Incremental::recompute`]), and the lists they share were filled in the same order
-    /// (a host's alarm clears: each activation of its instances leaves the host's list too),
-    /// so the one looked for is the last. From the front, the search walked half the list
-    /// each time, quadratic in a host's instances.
-    fn remove(&mut self, a: &Activation) -> (bool, bool) {
-        match self {
-            Bound::One(x) => {
-                let removed = same(x, a);
-                (removed, removed)
-            }
-            Bound::Many(list) => {
-                let Some(i) = list.iter().rposition(|x| same(x, a)) else { return (false, false) };
-                list.swap_remove(i);
-                if let [last] = list.as_slice() {
-                    *self = Bound::One(last.clone());
-                }
-                (true, false)
-            }
-        }
+        self.by_vertex.get(a.rule, first).is_some_and(|b| b.iter().any(|x| x == a))
     }
 }
 

@@ -7,6 +7,7 @@
 //!
 //! Property tests require both to agree after every batch of random changes.
 
+mod bound;
 mod compiled;
 mod eval;
 mod incremental;

@@ -59,6 +59,7 @@ pub mod values;
 mod vertex_set;
 
 pub use change::GraphChange;
+pub(crate) use chunked::Chunked;
 pub use element::{Category, Edge, EdgeKey, Label, NewVertex, Vertex, VertexId};
 pub use error::GraphError;
 pub use intern::{Interner, Sym};

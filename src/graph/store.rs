@@ -432,6 +432,11 @@ impl Graph {
         self.live_edges
     }
 
+    /// The number of vertex slots: every vertex id's index is below it.
+    pub fn vertex_slots(&self) -> usize {
+        self.slots.len()
+    }
+
     /// The number of stored vertices, live or soft-deleted.
     pub fn vertex_count(&self) -> usize {
         self.slots.len() - self.free.len()
