@@ -12,6 +12,7 @@
 use super::bound::ByVertex;
 use super::compiled::Compiled;
 use super::eval::{self, Binding};
+use super::membership::{Membership, SavedMembership};
 use crate::compile::ir::{End, RelationId, Var};
 use crate::graph::{EdgeKey, Graph, GraphChange, Label, VertexId};
 use serde::{Deserialize, Serialize, Serializer};
@@ -339,7 +340,7 @@ impl Incremental {
         regions: &mut Vec<Region>,
     ) {
         now.clear();
-        now.resize(self.membership.words, 0);
+        now.resize(self.membership.words(), 0);
         c.each_relation_of(graph, v, |rel| now[rel.0 as usize / 64] |= 1 << (rel.0 % 64));
         let before = self.membership.of(v);
         let was = |w: usize| before.map_or(0, |b| b[w]);
@@ -492,7 +493,7 @@ impl Serialize for Incremental {
 
 /// A saved [`Incremental`], to be restored for the rules it was saved with.
 #[derive(Debug, Deserialize)]
-pub struct SavedIncremental(Saved<Vec<Activation>, Membership>);
+pub struct SavedIncremental(Saved<Vec<Activation>, SavedMembership>);
 
 /// What is saved of an evaluator; generic so that writing borrows and reading owns.
 #[derive(Debug, Serialize, Deserialize)]
@@ -510,21 +511,7 @@ impl Incremental {
         saved: SavedIncremental,
     ) -> Result<Incremental, String> {
         let Saved { active, membership } = saved.0;
-        let expected = Membership::new(c.relation_count());
-        if membership.words != expected.words || membership.bits.len() % membership.words != 0 {
-            return Err("membership bits do not fit the rules' relations".into());
-        }
-        let relations = c.relation_count();
-        let stray = |w: usize, word: u64| {
-            let valid = relations.saturating_sub((w % membership.words) * 64).min(64);
-            let mask = if valid == 64 { u64::MAX } else { (1u64 << valid) - 1 };
-            word & !mask != 0
-        };
-        if membership.bits.iter().enumerate().any(|(w, &word)| stray(w, word)) {
-            return Err("membership bits for relations the rules do not have".into());
-        }
-        let mut membership = membership;
-        membership.count();
+        let membership = Membership::restore(membership, c.relation_count())?;
         let live = vec![0; c.rules.len()];
         let mut inc =
             Incremental { uses: Uses::new(c), membership, live, ..Incremental::default() };
@@ -560,78 +547,6 @@ fn each_neighbour(graph: &Graph, v: VertexId, label: Label, out: bool, f: impl F
     }
 }
 
-/// Relation membership of every vertex, as a dense bit set per vertex index: no hashing, and
-/// no rehash pause as the graph grows.
-#[derive(Debug, Default, Serialize, Deserialize)]
-struct Membership {
-    words: usize,
-    bits: Vec<u64>,
-    /// The number of members of each relation, kept with the bits (and counted from them
-    /// again when a saved evaluator is restored).
-    #[serde(skip)]
-    members: Vec<u32>,
-}
-
-impl Membership {
-    fn new(relations: usize) -> Membership {
-        let words = relations.div_ceil(64).max(1);
-        Membership { words, bits: Vec::new(), members: vec![0; words * 64] }
-    }
-
-    /// Counts the members of each relation from the bits.
-    fn count(&mut self) {
-        self.members = vec![0; self.words * 64];
-        for (w, &word) in self.bits.iter().enumerate() {
-            let mut bits = word;
-            while bits != 0 {
-                self.members[(w % self.words) * 64 + bits.trailing_zeros() as usize] += 1;
-                bits &= bits - 1;
-            }
-        }
-    }
-
-    /// Whether no vertex is in `rel`.
-    fn is_empty(&self, rel: RelationId) -> bool {
-        self.members.get(rel.0 as usize).is_none_or(|&n| n == 0)
-    }
-
-    /// `v`'s membership words, or `None` when it is in no relation and never was.
-    fn of(&self, v: VertexId) -> Option<&[u64]> {
-        let start = v.index() as usize * self.words;
-        self.bits.get(start..start + self.words)
-    }
-
-    /// Whether `v` is in `rel`, as last recorded: every vertex a batch touched is recorded
-    /// before any region of the batch is recomputed, and the others have not changed.
-    fn has(&self, v: VertexId, rel: RelationId) -> bool {
-        let word = v.index() as usize * self.words + rel.0 as usize / 64;
-        self.bits.get(word).is_some_and(|w| w >> (rel.0 % 64) & 1 == 1)
-    }
-
-    /// Sets `v`'s membership words; a vertex past the end that is in no relation leaves the
-    /// bits as they are.
-    fn set(&mut self, v: VertexId, words: &[u64]) {
-        let start = v.index() as usize * self.words;
-        if self.bits.len() < start + self.words {
-            if words.iter().all(|&w| w == 0) {
-                return;
-            }
-            self.bits.resize(start + self.words, 0);
-        }
-        for (w, (&now, &was)) in words.iter().zip(&self.bits[start..start + self.words]).enumerate()
-        {
-            let mut changed = now ^ was;
-            while changed != 0 {
-                let bit = changed.trailing_zeros() as usize;
-                let count = &mut self.members[w * 64 + bit];
-                *count = if now >> bit & 1 == 1 { *count + 1 } else { count.saturating_sub(1) };
-                changed &= changed - 1;
-            }
-        }
-        self.bits[start..start + self.words].copy_from_slice(words);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -656,24 +571,5 @@ mod tests {
             (&[1, 3][..], &[2][..])
         );
         assert!(by_label.get(Label::CAUSES).is_empty());
-    }
-
-    #[test]
-    fn relation_member_counts_follow_the_bits_and_are_counted_again_on_restore() {
-        let mut m = Membership::new(70);
-        let (a, b) = (VertexId(3), VertexId(9));
-        m.set(a, &[1 << 5, 1 << 2]);
-        m.set(b, &[1 << 5, 0]);
-        assert!(!m.is_empty(RelationId(5)) && !m.is_empty(RelationId(66)));
-        assert!(m.is_empty(RelationId(4)), "no vertex is in relation 4");
-        m.set(a, &[0, 0]);
-        assert!(m.is_empty(RelationId(66)) && !m.is_empty(RelationId(5)), "b is still in 5");
-        m.set(b, &[0, 0]);
-        assert!(m.is_empty(RelationId(5)));
-        m.set(a, &[1 << 1, 0]);
-        let counted = m.members.clone();
-        m.count();
-        assert_eq!(m.members, counted);
-        assert!(m.has(a, RelationId(1)) && !m.has(b, RelationId(1)));
     }
 }

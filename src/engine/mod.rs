@@ -11,6 +11,7 @@ mod bound;
 mod compiled;
 mod eval;
 mod incremental;
+mod membership;
 pub mod why_not;
 
 pub use compiled::Compiled;
