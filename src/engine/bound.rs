@@ -40,8 +40,12 @@ impl ByVertex {
 
     /// Stores `a`, an activation of `rule` binding `v`.
     pub(super) fn insert(&mut self, rule: u32, v: VertexId, a: Activation) {
-        self.cover(v.index() as usize + 1);
-        let Some(slot) = self.slots.get_mut(v.index() as usize) else { return };
+        let i = v.index() as usize;
+        if i >= self.slots.len() {
+            // Past the batch's cover only when a saved evaluator is restored, before any batch.
+            self.cover(i + 1);
+        }
+        let Some(slot) = self.slots.get_mut(i) else { return };
         match slot.iter_mut().find(|(r, _)| *r == rule) {
             Some((_, bound)) => bound.push(a),
             None => {

@@ -4,7 +4,9 @@
 //! The bits are kept in pages of [`PAGE`] vertices that are allocated whole and never
 //! move. In one list, the first event that added a vertex past the load's last one (a NIC
 //! failure's first deduced alarm) doubled it: at a million resources 8 MiB were copied,
-//! 0.4 ms of a 0.9 ms event. Saved, the bits are one list, as they always were.
+//! 0.4 ms of a 0.9 ms event. Saved, the bits are one list, as they always were. Not a
+//! [`crate::graph::Chunked`] of words: a vertex's words must stay contiguous, and the rules'
+//! number of words per vertex need not divide its chunk.
 
 use crate::compile::ir::RelationId;
 use crate::graph::VertexId;
